@@ -1,0 +1,77 @@
+"""Named refusals. The API maps each class to one HTTP status (api/errors.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class FieldError:
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str = "value_error"
+
+
+class CaseLedgerError(Exception):
+    """Base class of every refusal; ``field`` names the offending input when there is one."""
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class InvalidEvent(CaseLedgerError):
+    """Unknown type, invalid payload or envelope: nothing written (422)."""
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail, field=".".join(map(str, errors[0].loc)) if errors else None)
+        self.errors = errors or []
+
+
+class UnresolvedReference(InvalidEvent):
+    """A referral, dossier or event id that does not resolve in this case (422)."""
+
+
+class CaseNotFound(CaseLedgerError):
+    """No case with this id (404)."""
+
+
+class Conflict(CaseLedgerError):
+    """The write contradicts what the record already holds (409)."""
+
+
+class CaseAlreadyExists(Conflict):
+    pass
+
+
+class CaseIsClosed(Conflict):
+    pass
+
+
+class CaseIsNotClosed(Conflict):
+    pass
+
+
+class ReferralAlreadyClosed(Conflict):
+    pass
+
+
+class EntryAlreadyVoided(Conflict):
+    pass
+
+
+class RepeatedOnceOnlyEvent(Conflict):
+    pass
+
+
+class VersionConflict(Conflict):
+    """``expected_version`` is stale."""
+
+
+class EventIdReused(Conflict):
+    """A client-supplied event id already names an event with different content."""
+
+
+class Contention(CaseLedgerError):
+    """Too many concurrent writers on one case; the client may retry (503)."""

@@ -1,0 +1,609 @@
+"""The case event catalogue (../shared/domain/events.md) as validated payload models.
+
+Each catalogue type is a frozen pydantic model with ``extra="forbid"``; ``CATALOGUE`` maps the
+stable stored type name to its model and ``schema_version``. Fields marked ``PII`` carry
+``json_schema_extra={"pii": True}`` so that encryption at rest and redaction of streams can find
+them without a second list to keep in step.
+
+The envelope (actor, acting body, document, legal basis, tracing ids) is modelled here as well;
+the aggregate stores it beside the payload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+UNIT_CODE_PATTERN = r"^\d{2}(\.\d{3}(\.\d{5})?)?$"
+
+Date = date
+
+UnitCode = Annotated[str, StringConstraints(pattern=UNIT_CODE_PATTERN)]
+"""An org unit: province ``01``, district ``01.004`` or commune ``01.004.00127``."""
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+def pii(**kwargs: Any) -> Any:
+    """A field holding personal data (PII in the catalogue)."""
+    return Field(json_schema_extra={"pii": True}, **kwargs)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _require_aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must be timezone-aware (RFC 3339 with an offset)")
+    return value
+
+
+# --- envelope ---------------------------------------------------------------------------------
+
+BodyKind = Literal[
+    "commune_committee", "commune_police", "district_police", "provincial_police",
+    "labour_office", "justice_office", "district_court", "provincial_court", "procuracy",
+    "rehab_facility", "ost_clinic", "health_facility", "counselling_point", "social_service",
+]
+
+
+class ActingBody(Model):
+    kind: BodyKind
+    unit: UnitCode
+
+
+class Document(Model):
+    number: Name
+    date: Date | None = None
+    form_no: Name | None = None
+
+
+class LegalBasis(Model):
+    instrument: Name
+    article: Name | None = None
+
+
+class Actor(Model):
+    """Who recorded an event: taken from authentication, never from a request body."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    role: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,63}$")]
+    unit: UnitCode
+
+
+# --- shared value types -----------------------------------------------------------------------
+
+Sex = Literal["male", "female", "other"]
+Substance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class Person(Model):
+    full_name: Name = pii()
+    date_of_birth: date = pii()
+    sex: Sex
+    national_id: Annotated[str, StringConstraints(pattern=r"^\d{9}(\d{3})?$")] | None = pii(
+        default=None
+    )
+    residence_unit: UnitCode
+    address: Text = pii()
+
+
+class TeamMember(Model):
+    name: Name = pii()
+    role: Name
+
+
+# --- case lifecycle ---------------------------------------------------------------------------
+
+
+class CaseOpened(Model):
+    person: Person
+    source: Literal[
+        "detection", "self_registration", "family", "facility_release", "transfer_in", "other"
+    ]
+    managing_unit: UnitCode
+
+
+class PersonDetailsUpdated(Model):
+    full_name: Name | None = pii(default=None)
+    date_of_birth: date | None = pii(default=None)
+    sex: Sex | None = None
+    national_id: Annotated[str, StringConstraints(pattern=r"^\d{9}(\d{3})?$")] | None = pii(
+        default=None
+    )
+    residence_unit: UnitCode | None = None
+    address: Text | None = pii(default=None)
+    reason: Text
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> PersonDetailsUpdated:
+        if not self.changed_fields():
+            raise ValueError("name at least one person field to update")
+        return self
+
+    def changed_fields(self) -> dict[str, Any]:
+        return {
+            k: v for k, v in self.model_dump(mode="json").items() if k != "reason" and v is not None
+        }
+
+
+AssigneeRole = Literal["counsellor", "volunteer", "police_officer", "social_worker", "health_worker"]
+
+
+class CaseAssigned(Model):
+    assignee_id: Ref
+    assignee_role: AssigneeRole
+
+
+class CaseTransferred(Model):
+    from_unit: UnitCode
+    to_unit: UnitCode
+    reason: Text
+
+
+class CaseClosed(Model):
+    reason: Literal[
+        "management_completed", "moved_away", "deceased", "imprisoned", "duplicate", "other"
+    ]
+    note: Text | None = None
+
+
+class CaseReopened(Model):
+    reason: Text
+
+
+class NoteAdded(Model):
+    text: Text = pii()
+    sensitivity: Literal["normal", "restricted"] = "normal"
+
+
+class EntryCorrected(Model):
+    corrects_event_id: str
+    changes: dict[str, Any] = Field(min_length=1)
+    reason: Text
+
+
+class EntryVoided(Model):
+    voids_event_id: str
+    reason: Text
+
+
+# --- detection, user management, addiction determination -------------------------------------
+
+
+class DrugUseDetected(Model):
+    ground: Literal["a", "b", "c", "d", "e", "f", "g", "h", "i"] = Field(
+        description="ND105 Art 38(1) point a–i"
+    )
+    place: Text = pii()
+    detecting_unit: UnitCode
+    administratively_detained: bool
+    detention_decision_no: Name | None = None
+
+
+class DrugTestRecorded(Model):
+    sample: Literal["urine", "blood", "hair", "other"]
+    substances: list[Substance] = Field(default_factory=list)
+    result: Literal["positive", "negative"]
+    tester_unit: UnitCode
+    guardian_consent: bool | None = Field(
+        default=None, description="for minors: consent of a parent or guardian (U12)"
+    )
+
+
+class ResidenceVerified(Model):
+    status: Literal["stable", "not_stable"]
+    criterion: Text | None = None
+    remote_area: bool = False
+
+
+class UserManagementDecided(Model):
+    starts_on: date
+    ends_on: date
+    renewal: bool = False
+    team: list[TeamMember] = Field(default_factory=list)
+
+
+class UserManagementStopped(Model):
+    reason: Literal["addicted", "education_measure", "reformatory", "imprisoned", "deceased", "missing"]
+
+
+class UserManagementEnded(Model):
+    pass
+
+
+class AddictionDeterminationRequested(Model):
+    ground: Literal["a", "b", "c", "d", "dd"] = Field(description="Law 73 Art 27(1) a–đ")
+    requester_unit: UnitCode
+    handed_over_at: datetime
+
+    _aware = field_validator("handed_over_at")(_require_aware)
+
+
+class AddictionDetermined(Model):
+    facility: Name
+    physician: Name = pii()
+    criteria_met: list[Annotated[int, Field(ge=1, le=6)]] = Field(default_factory=list)
+    conclusion: Literal["addicted", "not_addicted", "observation"]
+    substances: list[Substance] = Field(default_factory=list)
+    returned_on: date | None = None
+
+
+# --- counselling, consent, referral -----------------------------------------------------------
+
+
+class CounsellingSessionHeld(Model):
+    mode: Literal["individual", "family", "group", "thematic_talk"]
+    topics: list[Name] = Field(default_factory=list)
+    duration_minutes: int = Field(gt=0, le=600)
+    counsellor: Name
+    counselling_point: Name | None = None
+
+
+class SelfHelpGroupAttended(Model):
+    group_id: Ref
+    session_on: date
+
+
+class HomeVisitMade(Model):
+    visitor: Name
+    outcome: Text = pii()
+
+
+ConsentScope = Literal["treatment", "referral", "data_sharing", "family_management"]
+
+
+class ConsentRecorded(Model):
+    scope: ConsentScope
+    given_by: Literal["person", "guardian", "legal_representative"]
+
+
+class ConsentWithdrawn(Model):
+    scope: ConsentScope
+
+
+class ReferralMade(Model):
+    referral_id: Ref
+    service: Literal[
+        "ost", "detox", "hiv_care", "mental_health", "general_health", "vocational_training",
+        "job_placement", "loan", "legal_aid", "social_assistance", "education", "other",
+    ]
+    provider: Name
+    reason: Text
+
+
+class ReferralAccepted(Model):
+    referral_id: Ref
+
+
+class ReferralDeclined(Model):
+    referral_id: Ref
+    declined_by: Literal["provider", "person"]
+    reason: Text
+
+
+class ReferralCompleted(Model):
+    referral_id: Ref
+    outcome: Text
+
+
+# --- voluntary treatment and OST ---------------------------------------------------------------
+
+Setting = Literal["family", "community", "facility", "ost"]
+
+
+class VoluntaryTreatmentRegistered(Model):
+    setting: Setting
+    registered_at_unit: UnitCode
+
+
+class VoluntaryTreatmentDecided(Model):
+    setting: Setting
+    provider: Name
+    planned_months: int = Field(ge=1, le=36)
+
+
+class TreatmentStarted(Model):
+    setting: Setting
+    provider: Name
+
+
+class TreatmentQuit(Model):
+    kind: Literal["not_performed", "quit", "expelled"]
+    last_attended_on: date | None = None
+
+
+class TreatmentCompleted(Model):
+    setting: Setting
+    certificate_no: Name
+
+
+class ViolationRecorded(Model):
+    violation: Literal[
+        "not_registered", "not_performed", "quit", "used_during_treatment", "ost_quit",
+        "relapse_in_post_rehab",
+    ]
+
+
+# --- compulsory-rehab dossier and court --------------------------------------------------------
+
+
+class CommuneEducationDecided(Model):
+    months: int = Field(ge=1, le=12)
+
+
+class DossierOpened(Model):
+    dossier_id: Ref
+    compiler_unit: UnitCode
+    ground: Name = Field(description="Law 73 Art 32 item (1–4) or Art 33")
+    route: Literal["adult", "minor"]
+    residence_status: Literal["stable", "not_stable"]
+
+
+class InterimManagementDecided(Model):
+    dossier_id: Ref
+    form: Literal["family", "facility", "social_reception_centre"]
+    family_consent: bool
+    facility: Name | None = None
+
+
+class DossierServed(Model):
+    dossier_id: Ref
+    served_on: Literal["person", "legal_representative", "parent"]
+
+
+class DossierLegalityChecked(Model):
+    dossier_id: Ref
+    result: Literal["valid", "invalid"]
+
+
+class DossierSentToLabourOffice(Model):
+    dossier_id: Ref
+    pages: int = Field(gt=0, le=10_000)
+
+
+class DossierReturnedForSupplement(Model):
+    dossier_id: Ref
+    returned_by: Literal["labour_office", "court"]
+    reasons: list[Text] = Field(min_length=1)
+
+
+class DossierSupplemented(Model):
+    dossier_id: Ref
+
+
+class DossierSentToCourt(Model):
+    dossier_id: Ref
+    court_unit: UnitCode
+    proposed_facility: Name
+    child_rights_note: Text | None = Field(default=None, description="minors: Form 39")
+
+
+class CourtAccepted(Model):
+    dossier_id: Ref
+    court_case_no: Name
+    judge: Name
+    ordinance: Literal["PL09_2014", "PL03_2022", "PL01_2022"]
+
+
+class CourtSessionScheduled(Model):
+    dossier_id: Ref
+    session_on: date
+    mode: Literal["in_person", "online"]
+    opened_on: date | None = Field(
+        default=None, description="date of the decision to open the session (K6 anchor)"
+    )
+
+
+class CourtSessionPostponed(Model):
+    dossier_id: Ref
+    reason: Text
+    new_session_on: date
+
+
+class CourtSessionHeld(Model):
+    dossier_id: Ref
+    procurator_present: bool
+    attendees: list[Name] = Field(default_factory=list)
+
+
+class CourtDecisionIssued(Model):
+    dossier_id: Ref
+    outcome: Literal["apply", "not_apply", "dismiss", "suspend"]
+    term_months: int | None = Field(default=None, ge=1, le=36)
+    facility: Name | None = None
+    announced_on: date
+    complex_case: bool = False
+
+
+class CourtDecisionAppealed(Model):
+    dossier_id: Ref
+    kind: Literal["complaint", "petition", "protest"]
+    filed_by: Name
+    filed_on: date
+
+
+class AppealDecided(Model):
+    dossier_id: Ref
+    outcome: Literal["upheld", "modified", "annulled"]
+    term_months: int | None = Field(default=None, ge=1, le=36)
+
+
+class CourtDecisionTookEffect(Model):
+    dossier_id: Ref
+    effective_on: date
+
+
+class ExecutionDeferred(Model):
+    dossier_id: Ref
+    kind: Literal["postponed", "exempted"]
+    reason: Text
+    until: date | None = None
+
+
+# --- facility, release, post-rehab, relapse ----------------------------------------------------
+
+
+class EscortedToFacility(Model):
+    dossier_id: Ref
+    facility: Name
+    custody_started_at: datetime
+    decision_received_on: date | None = Field(default=None, description="E1 anchor")
+
+    _aware = field_validator("custody_started_at")(_require_aware)
+
+
+class AdmittedToFacility(Model):
+    facility: Name
+    admission_kind: Literal["compulsory", "voluntary", "interim", "social_protection"]
+
+
+class Absconded(Model):
+    phase: Literal["interim", "before_admission", "in_facility"]
+
+
+class SearchDecided(Model):
+    pass
+
+
+class Returned(Model):
+    how: Literal["voluntary", "apprehended"]
+
+
+class TermAdjusted(Model):
+    kind: Literal["reduction", "suspension", "exemption", "temporary_removal"]
+    months: int | None = Field(default=None, ge=0, le=36)
+
+
+class PreReleaseNoticeSent(Model):
+    term_ends_on: date
+    recipients: list[Name] = Field(min_length=1)
+
+
+class ReleasedFromFacility(Model):
+    facility: Name
+    certificate_no: Name | None = None
+
+
+class ReturnReported(Model):
+    reported_to: Literal["commune_committee", "commune_police"]
+
+
+class PostRehabManagementDecided(Model):
+    starts_on: date
+    ends_on: date
+    mentor: Name = pii()
+
+
+class PostRehabCheckIn(Model):
+    kind: Literal["visit", "contact", "report", "drug_test"]
+    by: Name
+
+
+class PostRehabAbsenceReported(Model):
+    from_on: date
+    to_on: date
+    reported_in_advance: bool
+
+
+class PostRehabManagementCompleted(Model):
+    certificate_no: Name
+
+
+class RelapseRecorded(Model):
+    evidence_event_ids: list[str] = Field(default_factory=list)
+    substances: list[Substance] = Field(default_factory=list)
+
+
+# --- the catalogue -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    model: type[Model]
+    schema_version: int = 1
+    section: str = ""
+
+
+_SECTIONS: dict[str, list[type[Model]]] = {
+    "lifecycle": [
+        CaseOpened, PersonDetailsUpdated, CaseAssigned, CaseTransferred, CaseClosed,
+        CaseReopened, NoteAdded, EntryCorrected, EntryVoided,
+    ],
+    "detection": [
+        DrugUseDetected, DrugTestRecorded, ResidenceVerified, UserManagementDecided,
+        UserManagementStopped, UserManagementEnded, AddictionDeterminationRequested,
+        AddictionDetermined,
+    ],
+    "support": [
+        CounsellingSessionHeld, SelfHelpGroupAttended, HomeVisitMade, ConsentRecorded,
+        ConsentWithdrawn, ReferralMade, ReferralAccepted, ReferralDeclined, ReferralCompleted,
+    ],
+    "voluntary": [
+        VoluntaryTreatmentRegistered, VoluntaryTreatmentDecided, TreatmentStarted, TreatmentQuit,
+        TreatmentCompleted, ViolationRecorded,
+    ],
+    "dossier_and_court": [
+        CommuneEducationDecided, DossierOpened, InterimManagementDecided, DossierServed,
+        DossierLegalityChecked, DossierSentToLabourOffice, DossierReturnedForSupplement,
+        DossierSupplemented, DossierSentToCourt, CourtAccepted, CourtSessionScheduled,
+        CourtSessionPostponed, CourtSessionHeld, CourtDecisionIssued, CourtDecisionAppealed,
+        AppealDecided, CourtDecisionTookEffect, ExecutionDeferred,
+    ],
+    "facility_and_after": [
+        EscortedToFacility, AdmittedToFacility, Absconded, SearchDecided, Returned, TermAdjusted,
+        PreReleaseNoticeSent, ReleasedFromFacility, ReturnReported, PostRehabManagementDecided,
+        PostRehabCheckIn, PostRehabAbsenceReported, PostRehabManagementCompleted, RelapseRecorded,
+    ],
+}
+
+CATALOGUE: dict[str, EventType] = {
+    model.__name__: EventType(model.__name__, model, section=section)
+    for section, models in _SECTIONS.items()
+    for model in models
+}
+"""Stable stored type name -> payload model. The names are schema: never rename one."""
+
+# Events that may still be recorded on a closed case.
+ALLOWED_ON_CLOSED_CASE = frozenset({"CaseReopened", "NoteAdded", "EntryCorrected", "EntryVoided"})
+
+# Events that happen at most once per dossier.
+ONCE_PER_DOSSIER = frozenset(
+    {"CourtAccepted", "CourtDecisionIssued", "CourtDecisionTookEffect", "EscortedToFacility"}
+)
+
+# Payload fields that tie an event to others; a correction may not change them (void and
+# re-enter instead), or the references it made would silently move.
+REFERENCE_FIELDS = frozenset(
+    {"referral_id", "dossier_id", "corrects_event_id", "voids_event_id", "evidence_event_ids"}
+)
+
+# Envelope fields an EntryCorrected may change besides the payload.
+CORRECTABLE_ENVELOPE_FIELDS = frozenset({"occurred_at", "acting_body", "document", "legal_basis"})
+
+
+def pii_paths(model: type[Model], prefix: str = "") -> list[str]:
+    """Dotted paths of the PII fields of a payload model (nested models included)."""
+    paths: list[str] = []
+    for name, field in model.model_fields.items():
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and extra.get("pii"):
+            paths.append(prefix + name)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Model):
+            paths.extend(pii_paths(annotation, f"{prefix}{name}."))
+    return paths

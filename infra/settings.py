@@ -1,0 +1,37 @@
+"""The one typed settings class. Read from ``CASELEDGER_*`` environment variables (and ``PORT``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CASELEDGER_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        default="sqlite:///var/caseledger.sqlite3",
+        description="sqlite:///relative/path, sqlite:////absolute/path or postgresql://user@host/db",
+    )
+    database_schema: str = Field(default="public", description="PostgreSQL schema for the tables")
+    pool_size: int = Field(default=10, ge=1, le=200)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, validation_alias=AliasChoices("CASELEDGER_PORT", "PORT"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool | None = Field(default=None, description="JSON logs; default: when not a TTY")
+
+    @property
+    def store(self) -> Literal["sqlite", "postgres"]:
+        return "sqlite" if self.database_url.startswith("sqlite:") else "postgres"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        scheme = self.database_url.split(":", 1)[0]
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("database_url must start with sqlite: or postgresql:")
+        if self.environment == "production" and self.store == "sqlite":
+            raise ValueError("production runs on PostgreSQL: set CASELEDGER_DATABASE_URL")
+        return self

@@ -1,0 +1,53 @@
+"""Store wiring: Settings -> the eventsourcing environment -> the CaseLedger application."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from domain.application import CaseLedger, utcnow
+from infra.settings import Settings
+
+COMMON = {
+    "TRANSCODER_TOPIC": "infra.serialization:OrjsonTranscoder",
+    "MAPPER_TOPIC": "infra.serialization:CaseEventMapper",
+    "CREATE_TABLE": "y",
+}
+
+
+def eventsourcing_env(settings: Settings) -> dict[str, str]:
+    """The one place where settings become eventsourcing configuration."""
+    url = urlsplit(settings.database_url)
+    if settings.store == "sqlite":
+        path = settings.database_url.removeprefix("sqlite:///")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            **COMMON,
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": "infra.recorders:SQLiteCaseRecorder",
+            "SQLITE_DBNAME": path if path != ":memory:" else "file::memory:?cache=shared",
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    return {
+        **COMMON,
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "infra.recorders:PostgresCaseRecorder",
+        "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+        "POSTGRES_HOST": url.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_SCHEMA": settings.database_schema,
+        "POSTGRES_POOL_SIZE": str(settings.pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.pool_size),
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+    }
+
+
+def build_application(
+    settings: Settings, clock: Callable[[], datetime] = utcnow
+) -> CaseLedger:
+    return CaseLedger(env=eventsourcing_env(settings), clock=clock)
