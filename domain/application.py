@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -138,8 +138,9 @@ class CaseLedger(Application):
             except RecordConflictError:
                 continue
             return [
-                Recorded(case_id, r.domain_event.originator_version, e.event_id,
-                         r.notification.id, True)
+                Recorded(
+                    case_id, r.domain_event.originator_version, e.event_id, r.notification.id, True
+                )
                 for r, e in zip(recordings, events, strict=True)
             ]
         raise Contention("too many concurrent writers on this case; retry")
@@ -159,7 +160,7 @@ class CaseLedger(Application):
     def history(self, case_id: UUID) -> list[tuple[Entry, int | None]]:
         """Every event of the case in order, with its global position."""
         case = self._load(case_id)
-        positions = self._positions(case_id)
+        positions = self.positions(case_id)
         return [(e, positions.get(e.version)) for e in case.entries]
 
     # --- helpers ---------------------------------------------------------------------------
@@ -170,11 +171,12 @@ class CaseLedger(Application):
         except AggregateNotFoundError:
             raise CaseNotFound(f"no case {case_id}") from None
 
-    def _positions(self, case_id: UUID) -> dict[int, int]:
+    def positions(self, case_id: UUID) -> dict[int, int]:
+        """Version -> global position of each event of the case."""
         return cast(PositionIndex, self.recorder).positions(case_id)
 
     def _repeat(self, case_id: UUID, entries: list[Entry]) -> list[Recorded]:
-        positions = self._positions(case_id)
+        positions = self.positions(case_id)
         return [
             Recorded(case_id, e.version, e.event_id, positions.get(e.version), False)
             for e in entries
@@ -196,7 +198,3 @@ class CaseLedger(Application):
                     field=loc,
                 )
         return [entry for _, entry in found if entry is not None]
-
-
-def case_id_for(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))

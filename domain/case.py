@@ -107,9 +107,7 @@ class NewEvent:
             and self.legal_basis == entry.legal_basis
         )
 
-    def envelope(
-        self, actor: Actor, correlation_id: str | None, causation_id: str | None
-    ) -> JSON:
+    def envelope(self, actor: Actor, correlation_id: str | None, causation_id: str | None) -> JSON:
         return {
             "event_id": self.event_id,
             "schema_version": CATALOGUE[self.type].schema_version,
@@ -241,9 +239,13 @@ class Case(Aggregate):
                     f"referral {referral.referral_id} is already {referral.status}",
                     field="data.referral_id",
                 )
-        if "dossier_id" in data and new.type != "DossierOpened":
-            if data["dossier_id"] not in state.dossiers:
-                raise _unresolved("dossier_id", "no dossier with this id in this case")
+        dossier_id = data.get("dossier_id")
+        if (
+            dossier_id is not None
+            and new.type != "DossierOpened"
+            and dossier_id not in state.dossiers
+        ):
+            raise _unresolved("dossier_id", "no dossier with this id in this case")
         for target_field in ("corrects_event_id", "voids_event_id"):
             if target_field in data:
                 self._check_target(target_field, data[target_field], new.type)
@@ -259,9 +261,7 @@ class Case(Aggregate):
         if target is None:
             raise _unresolved(target_field, "no event with this id in this case")
         if target_id in self.state.voided:
-            raise EntryAlreadyVoided(
-                f"event {target_id} is voided", field=f"data.{target_field}"
-            )
+            raise EntryAlreadyVoided(f"event {target_id} is voided", field=f"data.{target_field}")
         if event_type == "EntryVoided" and target.type == "CaseOpened":
             raise Conflict(
                 "the opening entry cannot be voided; close the case with reason 'duplicate'",
@@ -278,12 +278,14 @@ class Case(Aggregate):
             raise RepeatedOnceOnlyEvent(
                 "a dossier with this id was already opened", field="data.dossier_id"
             )
-        if new.type in ONCE_PER_DOSSIER:
-            if new.type in self.state.dossiers[data["dossier_id"]].seen:
-                raise RepeatedOnceOnlyEvent(
-                    f"{new.type} is already recorded for dossier {data['dossier_id']}",
-                    field="type",
-                )
+        if (
+            new.type in ONCE_PER_DOSSIER
+            and new.type in self.state.dossiers[data["dossier_id"]].seen
+        ):
+            raise RepeatedOnceOnlyEvent(
+                f"{new.type} is already recorded for dossier {data['dossier_id']}",
+                field="type",
+            )
 
     def check_correction_is_valid(self, new: NewEvent, now: datetime) -> NewEvent:
         """For an EntryCorrected: the changed entry must still be valid; return it normalised."""
@@ -358,7 +360,9 @@ def _corrected_instant(value: Any, now: datetime, loc: tuple[str, ...]) -> str:
     try:
         instant = datetime.fromisoformat(str(value))
     except ValueError:
-        raise InvalidEvent("invalid occurred_at", [FieldError(loc, "not an RFC 3339 instant")])
+        raise InvalidEvent(
+            "invalid occurred_at", [FieldError(loc, "not an RFC 3339 instant")]
+        ) from None
     if instant.tzinfo is None:
         raise InvalidEvent("invalid occurred_at", [FieldError(loc, "must be timezone-aware")])
     if instant > now + MAX_CLOCK_SKEW:
@@ -367,7 +371,9 @@ def _corrected_instant(value: Any, now: datetime, loc: tuple[str, ...]) -> str:
 
 
 def _unresolved(name: str, msg: str) -> UnresolvedReference:
-    return UnresolvedReference(f"{name} does not resolve in this case", [FieldError(("data", name), msg)])
+    return UnresolvedReference(
+        f"{name} does not resolve in this case", [FieldError(("data", name), msg)]
+    )
 
 
 def _event_classes() -> dict[str, type[Case.Event]]:
@@ -375,7 +381,9 @@ def _event_classes() -> dict[str, type[Case.Event]]:
     classes: dict[str, type[Case.Event]] = {"CaseOpened": Case.Opened}
     for name in CATALOGUE:
         if name != "CaseOpened":
-            classes[name] = type(name, (Case.Event,), {"TOPIC": name, "__qualname__": f"Case.{name}"})
+            classes[name] = type(
+                name, (Case.Event,), {"TOPIC": name, "__qualname__": f"Case.{name}"}
+            )
     for name, cls in classes.items():
         register_topic(name, cls)
     register_topic(Case.TOPIC, Case)

@@ -54,9 +54,20 @@ def _require_aware(value: datetime) -> datetime:
 # --- envelope ---------------------------------------------------------------------------------
 
 BodyKind = Literal[
-    "commune_committee", "commune_police", "district_police", "provincial_police",
-    "labour_office", "justice_office", "district_court", "provincial_court", "procuracy",
-    "rehab_facility", "ost_clinic", "health_facility", "counselling_point", "social_service",
+    "commune_committee",
+    "commune_police",
+    "district_police",
+    "provincial_police",
+    "labour_office",
+    "justice_office",
+    "district_court",
+    "provincial_court",
+    "procuracy",
+    "rehab_facility",
+    "ost_clinic",
+    "health_facility",
+    "counselling_point",
+    "social_service",
 ]
 
 
@@ -140,7 +151,9 @@ class PersonDetailsUpdated(Model):
         }
 
 
-AssigneeRole = Literal["counsellor", "volunteer", "police_officer", "social_worker", "health_worker"]
+AssigneeRole = Literal[
+    "counsellor", "volunteer", "police_officer", "social_worker", "health_worker"
+]
 
 
 class CaseAssigned(Model):
@@ -218,7 +231,9 @@ class UserManagementDecided(Model):
 
 
 class UserManagementStopped(Model):
-    reason: Literal["addicted", "education_measure", "reformatory", "imprisoned", "deceased", "missing"]
+    reason: Literal[
+        "addicted", "education_measure", "reformatory", "imprisoned", "deceased", "missing"
+    ]
 
 
 class UserManagementEnded(Model):
@@ -278,8 +293,18 @@ class ConsentWithdrawn(Model):
 class ReferralMade(Model):
     referral_id: Ref
     service: Literal[
-        "ost", "detox", "hiv_care", "mental_health", "general_health", "vocational_training",
-        "job_placement", "loan", "legal_aid", "social_assistance", "education", "other",
+        "ost",
+        "detox",
+        "hiv_care",
+        "mental_health",
+        "general_health",
+        "vocational_training",
+        "job_placement",
+        "loan",
+        "legal_aid",
+        "social_assistance",
+        "education",
+        "other",
     ]
     provider: Name
     reason: Text
@@ -333,7 +358,11 @@ class TreatmentCompleted(Model):
 
 class ViolationRecorded(Model):
     violation: Literal[
-        "not_registered", "not_performed", "quit", "used_during_treatment", "ost_quit",
+        "not_registered",
+        "not_performed",
+        "quit",
+        "used_during_treatment",
+        "ost_quit",
         "relapse_in_post_rehab",
     ]
 
@@ -541,33 +570,80 @@ class EventType:
 
 _SECTIONS: dict[str, list[type[Model]]] = {
     "lifecycle": [
-        CaseOpened, PersonDetailsUpdated, CaseAssigned, CaseTransferred, CaseClosed,
-        CaseReopened, NoteAdded, EntryCorrected, EntryVoided,
+        CaseOpened,
+        PersonDetailsUpdated,
+        CaseAssigned,
+        CaseTransferred,
+        CaseClosed,
+        CaseReopened,
+        NoteAdded,
+        EntryCorrected,
+        EntryVoided,
     ],
     "detection": [
-        DrugUseDetected, DrugTestRecorded, ResidenceVerified, UserManagementDecided,
-        UserManagementStopped, UserManagementEnded, AddictionDeterminationRequested,
+        DrugUseDetected,
+        DrugTestRecorded,
+        ResidenceVerified,
+        UserManagementDecided,
+        UserManagementStopped,
+        UserManagementEnded,
+        AddictionDeterminationRequested,
         AddictionDetermined,
     ],
     "support": [
-        CounsellingSessionHeld, SelfHelpGroupAttended, HomeVisitMade, ConsentRecorded,
-        ConsentWithdrawn, ReferralMade, ReferralAccepted, ReferralDeclined, ReferralCompleted,
+        CounsellingSessionHeld,
+        SelfHelpGroupAttended,
+        HomeVisitMade,
+        ConsentRecorded,
+        ConsentWithdrawn,
+        ReferralMade,
+        ReferralAccepted,
+        ReferralDeclined,
+        ReferralCompleted,
     ],
     "voluntary": [
-        VoluntaryTreatmentRegistered, VoluntaryTreatmentDecided, TreatmentStarted, TreatmentQuit,
-        TreatmentCompleted, ViolationRecorded,
+        VoluntaryTreatmentRegistered,
+        VoluntaryTreatmentDecided,
+        TreatmentStarted,
+        TreatmentQuit,
+        TreatmentCompleted,
+        ViolationRecorded,
     ],
     "dossier_and_court": [
-        CommuneEducationDecided, DossierOpened, InterimManagementDecided, DossierServed,
-        DossierLegalityChecked, DossierSentToLabourOffice, DossierReturnedForSupplement,
-        DossierSupplemented, DossierSentToCourt, CourtAccepted, CourtSessionScheduled,
-        CourtSessionPostponed, CourtSessionHeld, CourtDecisionIssued, CourtDecisionAppealed,
-        AppealDecided, CourtDecisionTookEffect, ExecutionDeferred,
+        CommuneEducationDecided,
+        DossierOpened,
+        InterimManagementDecided,
+        DossierServed,
+        DossierLegalityChecked,
+        DossierSentToLabourOffice,
+        DossierReturnedForSupplement,
+        DossierSupplemented,
+        DossierSentToCourt,
+        CourtAccepted,
+        CourtSessionScheduled,
+        CourtSessionPostponed,
+        CourtSessionHeld,
+        CourtDecisionIssued,
+        CourtDecisionAppealed,
+        AppealDecided,
+        CourtDecisionTookEffect,
+        ExecutionDeferred,
     ],
     "facility_and_after": [
-        EscortedToFacility, AdmittedToFacility, Absconded, SearchDecided, Returned, TermAdjusted,
-        PreReleaseNoticeSent, ReleasedFromFacility, ReturnReported, PostRehabManagementDecided,
-        PostRehabCheckIn, PostRehabAbsenceReported, PostRehabManagementCompleted, RelapseRecorded,
+        EscortedToFacility,
+        AdmittedToFacility,
+        Absconded,
+        SearchDecided,
+        Returned,
+        TermAdjusted,
+        PreReleaseNoticeSent,
+        ReleasedFromFacility,
+        ReturnReported,
+        PostRehabManagementDecided,
+        PostRehabCheckIn,
+        PostRehabAbsenceReported,
+        PostRehabManagementCompleted,
+        RelapseRecorded,
     ],
 }
 

@@ -52,7 +52,7 @@ _ENVELOPE = frozenset({"occurred_at", "acting_body", "document", "legal_basis"})
 
 
 def apply_changes(data: JSON, changes: JSON) -> JSON:
-    """Return ``data`` with ``changes`` applied; keys may be dotted one level (``person.address``)."""
+    """``data`` with ``changes`` applied; a key may be dotted one level (``person.address``)."""
     result = dict(data)
     for key, value in changes.items():
         head, _, tail = key.partition(".")
@@ -302,9 +302,7 @@ def _opened(state: CaseState, entry: Entry) -> None:
 
 
 def _person_updated(state: CaseState, entry: Entry) -> None:
-    state.person.update(
-        {k: v for k, v in entry.data.items() if k != "reason" and v is not None}
-    )
+    state.person.update({k: v for k, v in entry.data.items() if k != "reason" and v is not None})
 
 
 def _assigned(state: CaseState, entry: Entry) -> None:

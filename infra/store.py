@@ -47,7 +47,5 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def build_application(
-    settings: Settings, clock: Callable[[], datetime] = utcnow
-) -> CaseLedger:
+def build_application(settings: Settings, clock: Callable[[], datetime] = utcnow) -> CaseLedger:
     return CaseLedger(env=eventsourcing_env(settings), clock=clock)

@@ -1,0 +1,37 @@
+# The README's two commands: `make run` and `make test`. Both install into .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install demo bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/caseledger serve
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+demo: $(STAMP)
+	$(BIN)/caseledger demo --people 2000 --seed 1
+
+bench: $(STAMP)
+	$(BIN)/python bench/append.py --store sqlite --writers 1 --events 2000
+	$(BIN)/python bench/append.py --store sqlite --writers 8 --events 2000
+	$(BIN)/python bench/append.py --store postgres --writers 1 --events 2000
+	$(BIN)/python bench/append.py --store postgres --writers 8 --events 2000
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy domain
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,77 @@
+"""The app factory: ``create_app(settings)`` wires everything; nothing is built at import time."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+
+from api.errors import install_error_handlers
+from api.routes import cases, health
+from domain.application import CaseLedger
+from infra.logging import configure_logging
+from infra.settings import Settings
+from infra.store import build_application
+
+log = structlog.get_logger("caseledger.http")
+
+
+def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
+    """Build the HTTP app; pass ``ledger`` to share an application (tests, the CLI)."""
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = ledger is None
+        app.state.ledger = ledger or build_application(settings)
+        log.info("started", store=settings.store)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.ledger.close()
+
+    app = FastAPI(
+        title="caseledger",
+        version="1",
+        description="Event-sourced, audit-grade case records for drug-addiction treatment "
+        "and rehabilitation case management.",
+        lifespan=lifespan,
+    )
+    if ledger is not None:
+        app.state.ledger = ledger
+    install_error_handlers(app)
+    app.middleware("http")(_request_log)
+    app.include_router(health.router)
+    app.include_router(cases.router)
+    return app
+
+
+async def _request_log(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """One log line per request; its request id is also the recorded events' correlation id."""
+    incoming = request.headers.get("x-request-id", "")
+    request_id = incoming if 0 < len(incoming) <= 128 else str(uuid.uuid4())
+    request.state.request_id = request_id
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await call_next(request)
+        status = response.status_code
+        response.headers["X-Request-ID"] = request_id
+        return response
+    finally:
+        log.info(
+            "request",
+            request_id=request_id,
+            method=request.method,
+            path=request.url.path,
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            actor=request.headers.get("x-actor-id"),
+        )

@@ -1,0 +1,127 @@
+"""Errors mapped at the edge to application/problem+json (RFC 9457)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from api.deps import Unauthenticated
+from domain.errors import (
+    CaseLedgerError,
+    CaseNotFound,
+    Conflict,
+    Contention,
+    FieldError,
+    InvalidEvent,
+)
+
+log = structlog.get_logger()
+
+STATUS: list[tuple[type[Exception], int]] = [
+    (InvalidEvent, 422),
+    (CaseNotFound, 404),
+    (Conflict, 409),
+    (Contention, 503),
+]
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    kind: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"/problems/{kind}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts)
+
+
+def _kind(exc: Exception) -> str:
+    name = type(exc).__name__
+    return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": _field(e["loc"]),
+                "loc": list(e["loc"]),
+                "message": e["msg"],
+                "type": e["type"],
+            }
+            for e in exc.errors()
+        ]
+        return problem(
+            422,
+            "Invalid request",
+            f"{len(errors)} invalid field(s): " + ", ".join(e["field"] for e in errors),
+            kind="validation",
+            errors=errors,
+        )
+
+    @app.exception_handler(Unauthenticated)
+    async def unauthenticated(request: Request, exc: Unauthenticated) -> JSONResponse:
+        return problem(
+            401,
+            "Not authenticated",
+            exc.detail,
+            kind="unauthenticated",
+            errors=[{"field": exc.field, "message": exc.detail}] if exc.field else None,
+        )
+
+    @app.exception_handler(CaseLedgerError)
+    async def refused(request: Request, exc: CaseLedgerError) -> JSONResponse:
+        status = next((s for cls, s in STATUS if isinstance(exc, cls)), 400)
+        errors = None
+        if isinstance(exc, InvalidEvent):
+            errors = [_field_error(e) for e in exc.errors]
+        elif exc.field:
+            errors = [{"field": exc.field, "message": exc.detail}]
+        headers = {"Retry-After": "1"} if status == 503 else None
+        return problem(
+            status, _title(exc), exc.detail, kind=_kind(exc), errors=errors, headers=headers
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), kind="http")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path)
+        return problem(
+            500, "Internal error", "the server failed; nothing was acknowledged", kind="internal"
+        )
+
+
+def _field_error(e: FieldError) -> dict[str, Any]:
+    return {"field": _field(e.loc), "loc": list(e.loc), "message": e.msg, "type": e.type}
+
+
+def _title(exc: Exception) -> str:
+    return _kind(exc).replace("-", " ").capitalize()

@@ -1,0 +1,209 @@
+"""Recording and reading a case."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime
+
+from api.deps import ActorDep, LedgerDep, RequestIdDep
+from api.schemas import (
+    BatchAppend,
+    BatchRecordedPublic,
+    CaseOpen,
+    CasePublic,
+    DossierPublic,
+    EventAppend,
+    EventPublic,
+    HistoryPublic,
+    RecordedPublic,
+    ReferralPublic,
+)
+from domain.application import CaseRecord, Recorded
+from domain.case import NewEvent
+from domain.errors import FieldError, InvalidEvent
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+
+
+def _public(recorded: Recorded) -> RecordedPublic:
+    return RecordedPublic(
+        case_id=recorded.case_id,
+        version=recorded.version,
+        event_id=recorded.event_id,
+        position=recorded.position,
+    )
+
+
+@router.post("", status_code=201, response_model=RecordedPublic)
+def open_case(
+    body: CaseOpen, ledger: LedgerDep, actor: ActorDep, request_id: RequestIdDep, response: Response
+) -> RecordedPublic:
+    """Open a case with its CaseOpened event (201; 200 for a repeat with the same event_id)."""
+    new = NewEvent.parse(
+        "CaseOpened",
+        body.occurred_at,
+        body.model_dump(mode="json", include={"person", "source", "managing_unit"}),
+        event_id=body.event_id,
+        acting_body=body.acting_body,
+        document=body.document,
+        legal_basis=body.legal_basis,
+    )
+    recorded = ledger.open_case(
+        new,
+        actor,
+        case_id=body.case_id,
+        client_event_id=body.event_id is not None,
+        correlation_id=request_id,
+    )
+    response.headers["Location"] = f"/v1/cases/{recorded.case_id}"
+    if not recorded.created:
+        response.status_code = status.HTTP_200_OK
+    return _public(recorded)
+
+
+@router.post("/{case_id}/events", status_code=201, response_model=RecordedPublic)
+def append_event(
+    case_id: UUID,
+    body: EventAppend,
+    ledger: LedgerDep,
+    actor: ActorDep,
+    request_id: RequestIdDep,
+    response: Response,
+) -> RecordedPublic:
+    """Append one event (201; 200 with the original result for a repeat with the same event_id)."""
+    new = NewEvent.parse(
+        body.type,
+        body.occurred_at,
+        body.data,
+        event_id=body.event_id,
+        acting_body=body.acting_body,
+        document=body.document,
+        legal_basis=body.legal_basis,
+    )
+    [recorded] = ledger.append(
+        case_id,
+        [new],
+        actor,
+        expected_version=body.expected_version,
+        correlation_id=request_id,
+        causation_id=body.causation_id,
+    )
+    if not recorded.created:
+        response.status_code = status.HTTP_200_OK
+    return _public(recorded)
+
+
+@router.post("/{case_id}/events:batch", status_code=201, response_model=BatchRecordedPublic)
+def append_batch(
+    case_id: UUID,
+    body: BatchAppend,
+    ledger: LedgerDep,
+    actor: ActorDep,
+    request_id: RequestIdDep,
+    response: Response,
+) -> BatchRecordedPublic:
+    """Append several events to one case atomically: all are recorded, or none."""
+    events = []
+    for i, item in enumerate(body.events):
+        try:
+            events.append(
+                NewEvent.parse(
+                    item.type,
+                    item.occurred_at,
+                    item.data,
+                    event_id=item.event_id,
+                    acting_body=item.acting_body,
+                    document=item.document,
+                    legal_basis=item.legal_basis,
+                )
+            )
+        except InvalidEvent as e:
+            e.errors = [FieldError(("events", i, *err.loc), err.msg, err.type) for err in e.errors]
+            e.field = ".".join(map(str, e.errors[0].loc)) if e.errors else None
+            raise
+    recorded = ledger.append(
+        case_id,
+        events,
+        actor,
+        expected_version=body.expected_version,
+        correlation_id=request_id,
+        causation_id=body.causation_id,
+    )
+    if not recorded[0].created:
+        response.status_code = status.HTTP_200_OK
+    return BatchRecordedPublic(
+        case_id=case_id, version=recorded[-1].version, events=[_public(r) for r in recorded]
+    )
+
+
+@router.get("/{case_id}", response_model=CasePublic)
+def get_case(
+    case_id: UUID,
+    ledger: LedgerDep,
+    as_of: Annotated[AwareDatetime | None, Query(description="the record as it stood then")] = None,
+) -> CasePublic:
+    """The current state of a case, or its state as recorded up to ``as_of``."""
+    record = ledger.get_case(case_id, as_of=as_of)
+    return _case_public(record, as_of)
+
+
+@router.get("/{case_id}/history", response_model=HistoryPublic)
+def get_history(case_id: UUID, ledger: LedgerDep) -> HistoryPublic:
+    """Every event of the case, in order, with its full envelope and global position."""
+    record = ledger.get_case(case_id)
+    positions = ledger.positions(case_id)
+    corrected_by: dict[str, list[str]] = {}
+    for c in record.state.corrections:
+        corrected_by.setdefault(c["corrects_event_id"], []).append(c["event_id"])
+    events = [
+        EventPublic(
+            event_id=e.event_id,
+            case_id=case_id,
+            version=e.version,
+            position=positions.get(e.version),
+            type=e.type,
+            schema_version=e.schema_version,
+            occurred_at=e.occurred_at,
+            recorded_at=e.recorded_at,
+            actor=e.actor,
+            acting_body=e.acting_body,
+            document=e.document,
+            legal_basis=e.legal_basis,
+            correlation_id=e.correlation_id,
+            causation_id=e.causation_id,
+            data=e.data,
+            voided=e.event_id in record.state.voided,
+            corrected_by=corrected_by.get(e.event_id, []),
+        )
+        for e in record.entries
+    ]
+    return HistoryPublic(case_id=case_id, version=record.version, events=events)
+
+
+def _case_public(record: CaseRecord, as_of: AwareDatetime | None) -> CasePublic:
+    state = record.state
+    dossier = state.open_dossier
+    return CasePublic(
+        case_id=record.case_id,
+        version=record.version,
+        as_of=as_of,
+        stage=state.stage,
+        managing_unit=state.managing_unit,
+        person=state.person,
+        assignee=state.assignee,
+        closed=state.closed,
+        closure=state.closure,
+        open_referrals=[ReferralPublic(**vars(r)) for r in state.open_referrals],
+        open_dossier=(
+            DossierPublic(
+                **{k: v for k, v in vars(dossier).items() if k != "seen" and k != "closed"}
+            )
+            if dossier
+            else None
+        ),
+        corrections=state.corrections,
+        voided_event_ids=sorted(state.voided),
+    )

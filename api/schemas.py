@@ -1,0 +1,127 @@
+"""Request and response schemas, named by role (``CaseOpen``, ``CasePublic``, ``EventPublic``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from domain.events import ActingBody, CaseOpened, Document, LegalBasis
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    occurred_at: AwareDatetime = Field(description="when it happened (RFC 3339 with offset)")
+    event_id: UUID | None = Field(
+        default=None, description="client-chosen id: a retry with the same id is safe"
+    )
+    acting_body: ActingBody | None = None
+    document: Document | None = None
+    legal_basis: LegalBasis | None = None
+
+
+class CaseOpen(_Envelope, CaseOpened):
+    """The CaseOpened data plus the envelope; ``case_id`` is optional."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    case_id: UUID | None = None
+
+
+class EventAppend(_Envelope):
+    type: str = Field(description="a type of the case event catalogue, e.g. ReferralMade")
+    data: dict[str, Any] = Field(default_factory=dict, description="the type's own fields")
+    expected_version: int | None = Field(default=None, ge=0)
+    causation_id: str | None = Field(default=None, max_length=128)
+
+
+class BatchEvent(_Envelope):
+    type: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class BatchAppend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[BatchEvent] = Field(min_length=1, max_length=500)
+    expected_version: int | None = Field(default=None, ge=0)
+    causation_id: str | None = Field(default=None, max_length=128)
+
+
+class RecordedPublic(BaseModel):
+    case_id: UUID
+    version: int
+    event_id: str
+    position: int | None
+
+
+class BatchRecordedPublic(BaseModel):
+    case_id: UUID
+    version: int
+    events: list[RecordedPublic]
+
+
+class ReferralPublic(BaseModel):
+    referral_id: str
+    service: str
+    provider: str
+    status: str
+    made_at: datetime
+
+
+class DossierPublic(BaseModel):
+    dossier_id: str
+    route: str
+    ground: str
+    status: str
+    opened_at: datetime
+    court_case_no: str | None
+    ordinance: str | None
+    decision: str | None
+    term_months: int | None
+    interim_form: str | None
+
+
+class CasePublic(BaseModel):
+    case_id: UUID
+    version: int
+    as_of: datetime | None = Field(description="the record as it stood at this time, if asked")
+    stage: str
+    managing_unit: str
+    person: dict[str, Any]
+    assignee: dict[str, Any] | None
+    closed: bool
+    closure: dict[str, Any] | None
+    open_referrals: list[ReferralPublic]
+    open_dossier: DossierPublic | None
+    corrections: list[dict[str, Any]]
+    voided_event_ids: list[str]
+
+
+class EventPublic(BaseModel):
+    event_id: str
+    case_id: UUID
+    version: int
+    position: int | None
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: dict[str, Any]
+    acting_body: dict[str, Any] | None
+    document: dict[str, Any] | None
+    legal_basis: dict[str, Any] | None
+    correlation_id: str | None
+    causation_id: str | None
+    data: dict[str, Any]
+    voided: bool = Field(description="an EntryVoided in force voids this event")
+    corrected_by: list[str] = Field(description="ids of EntryCorrected events in force on it")
+
+
+class HistoryPublic(BaseModel):
+    case_id: UUID
+    version: int
+    events: list[EventPublic]
