@@ -41,7 +41,7 @@ from domain.events import (
     Document,
     LegalBasis,
 )
-from domain.state import JSON, CaseState, Entry, apply_changes, derive, effective_entries
+from domain.state import JSON, CaseState, Entry, apply_changes, corrected_entry, derive
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
@@ -293,17 +293,22 @@ class Case(Aggregate):
             return new
         target_id = new.data["corrects_event_id"]
         self._check_target("corrects_event_id", target_id, new.type)
-        target = next(e for e in effective_entries(self.entries) if e.event_id == target_id)
+        target = corrected_entry(self.entries, target_id)
         model = CATALOGUE[target.type].model
         changes = dict(new.data["changes"])
         data_changes: JSON = {}
         for key, value in changes.items():
             loc = ("data", "changes", key)
-            head = key.partition(".")[0]
-            if head in REFERENCE_FIELDS:
+            head, _, tail = key.partition(".")
+            if head in REFERENCE_FIELDS or (target.type == "EntryCorrected" and head == "changes"):
                 raise InvalidEvent(
                     "references cannot be corrected; void the entry and record it again",
                     [FieldError(loc, "a reference field cannot be corrected")],
+                )
+            if tail and not isinstance(target.data.get(head), dict):
+                raise InvalidEvent(
+                    f"{head!r} has no sub-fields",
+                    [FieldError(loc, f"{head} is not an object; correct it as a whole")],
                 )
             if key == "occurred_at":
                 changes[key] = _corrected_instant(value, now, loc)

@@ -72,21 +72,35 @@ def voided_ids(entries: list[Entry]) -> set[str]:
     return voided
 
 
-def effective_entries(entries: list[Entry], voided: set[str] | None = None) -> list[Entry]:
-    """Entries with voids removed and corrections applied (corrections and voids themselves out)."""
-    voided = voided_ids(entries) if voided is None else voided
+def _corrections(entries: list[Entry], voided: set[str]) -> dict[str, list[Entry]]:
     corrections: dict[str, list[Entry]] = {}
     for entry in entries:
         if entry.type == "EntryCorrected" and entry.event_id not in voided:
             corrections.setdefault(entry.data["corrects_event_id"], []).append(entry)
-    result = []
-    for entry in entries:
-        if entry.event_id in voided or entry.type in ("EntryCorrected", "EntryVoided"):
-            continue
-        for correction in corrections.get(entry.event_id, ()):
-            entry = entry.with_changes(correction.data["changes"], correction.event_id)
-        result.append(entry)
-    return result
+    return corrections
+
+
+def _corrected(entry: Entry, corrections: dict[str, list[Entry]]) -> Entry:
+    for correction in corrections.get(entry.event_id, ()):
+        entry = entry.with_changes(correction.data["changes"], correction.event_id)
+    return entry
+
+
+def effective_entries(entries: list[Entry], voided: set[str] | None = None) -> list[Entry]:
+    """Entries with voids removed and corrections applied (corrections and voids themselves out)."""
+    voided = voided_ids(entries) if voided is None else voided
+    corrections = _corrections(entries, voided)
+    return [
+        _corrected(entry, corrections)
+        for entry in entries
+        if entry.event_id not in voided and entry.type not in ("EntryCorrected", "EntryVoided")
+    ]
+
+
+def corrected_entry(entries: list[Entry], event_id: str) -> Entry:
+    """One entry (of any type) as the corrections in force make it read."""
+    entry = next(e for e in entries if e.event_id == event_id)
+    return _corrected(entry, _corrections(entries, voided_ids(entries)))
 
 
 # --- registers -------------------------------------------------------------------------------
