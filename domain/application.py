@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -91,7 +93,7 @@ class CaseLedger(Application):
                 try:
                     recording = self.save(case)[0]
                 except RecordConflictError:
-                    continue  # someone opened it meanwhile: look again
+                    continue  # someone opened it meanwhile: look again (it exists now)
                 return Recorded(case_id, 1, new.event_id, recording.notification.id, True)
             first = existing.entries[0]
             if first.event_id == new.event_id and new.same_content_as(first):
@@ -120,7 +122,7 @@ class CaseLedger(Application):
         """
         if not events:
             raise InvalidEvent("no events to append", [FieldError(("events",), "empty")])
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             case = self._load(case_id)
             repeated = self._repeated(case, events)
             if repeated:
@@ -136,6 +138,7 @@ class CaseLedger(Application):
             try:
                 recordings = self.save(case)
             except RecordConflictError:
+                _back_off(attempt)
                 continue
             return [
                 Recorded(
@@ -198,3 +201,8 @@ class CaseLedger(Application):
                     field=loc,
                 )
         return [entry for _, entry in found if entry is not None]
+
+
+def _back_off(attempt: int) -> None:
+    """Jittered exponential pause after a lost race, so hot cases do not livelock."""
+    time.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 7)))
