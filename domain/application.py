@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -10,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Protocol, cast
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import RecordConflictError, Recording
 from eventsourcing.utils import Environment, EnvType
 
 from domain.case import Case, NewEvent
@@ -30,12 +31,17 @@ from domain.state import CaseState, Entry, derive
 # Case ids derived from a client's opening event id, so that retrying an open is idempotent.
 CASE_ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:caseledger:case")
 MAX_ATTEMPTS = 20
+LOCK_STRIPES = 256
 
 
-class PositionIndex(Protocol):
-    """Implemented by the store's recorders: global positions of a case's events."""
+class CaseIndex(Protocol):
+    """Implemented by the store's recorders (infra/recorders.py)."""
 
-    def positions(self, case_id: UUID) -> dict[int, int]: ...
+    def positions(self, case_id: UUID) -> dict[int, int]:
+        """Version -> global position of each event of a case."""
+
+    def locate(self, event_ids: Sequence[str]) -> dict[str, tuple[UUID, int]]:
+        """Where event ids are already recorded, store-wide: id -> (case id, version)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,9 @@ class CaseLedger(Application):
 
     def __init__(self, env: EnvType | None = None, clock: Callable[[], datetime] = utcnow) -> None:
         self.clock = clock
+        # Writers to one case queue here within a process; across processes the store's unique
+        # (case, version) key decides and the loser retries.
+        self._case_locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
         super().__init__(env)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
@@ -93,6 +102,7 @@ class CaseLedger(Application):
                 try:
                     recording = self.save(case)[0]
                 except RecordConflictError:
+                    self._check_ids_unused_elsewhere(case_id, [new])
                     continue  # someone opened it meanwhile: look again (it exists now)
                 return Recorded(case_id, 1, new.event_id, recording.notification.id, True)
             first = existing.entries[0]
@@ -122,6 +132,21 @@ class CaseLedger(Application):
         """
         if not events:
             raise InvalidEvent("no events to append", [FieldError(("events",), "empty")])
+        _check_ids_distinct(events)
+        with self._lock(case_id):
+            return self._append(
+                case_id, events, actor, expected_version, correlation_id, causation_id
+            )
+
+    def _append(
+        self,
+        case_id: UUID,
+        events: Sequence[NewEvent],
+        actor: Actor,
+        expected_version: int | None,
+        correlation_id: str | None,
+        causation_id: str | None,
+    ) -> list[Recorded]:
         for attempt in range(MAX_ATTEMPTS):
             case = self._load(case_id)
             repeated = self._repeated(case, events)
@@ -138,6 +163,7 @@ class CaseLedger(Application):
             try:
                 recordings = self.save(case)
             except RecordConflictError:
+                self._check_ids_unused_elsewhere(case_id, events)
                 _back_off(attempt)
                 continue
             return [
@@ -176,7 +202,32 @@ class CaseLedger(Application):
 
     def positions(self, case_id: UUID) -> dict[int, int]:
         """Version -> global position of each event of the case."""
-        return cast(PositionIndex, self.recorder).positions(case_id)
+        return self._index.positions(case_id)
+
+    def _lock(self, case_id: UUID) -> threading.Lock:
+        return self._case_locks[case_id.int % LOCK_STRIPES]
+
+    @property
+    def _index(self) -> CaseIndex:
+        return cast(CaseIndex, self.recorder)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Hand the events' ids to the recorder, which keeps them unique store-wide."""
+        processing_event.saved_kwargs["event_ids"] = [
+            e.envelope["event_id"]  # type: ignore[attr-defined]
+            for e in processing_event.events
+        ]
+        return super()._record(processing_event)
+
+    def _check_ids_unused_elsewhere(self, case_id: UUID, events: Sequence[NewEvent]) -> None:
+        """After a lost write: was it an event id already used in another case?"""
+        located = self._index.locate([e.event_id for e in events])
+        for i, new in enumerate(events):
+            if new.event_id in located and located[new.event_id][0] != case_id:
+                raise EventIdReused(
+                    "event_id is already used for an event of another case",
+                    field="event_id" if len(events) == 1 else f"events.{i}.event_id",
+                )
 
     def _repeat(self, case_id: UUID, entries: list[Entry]) -> list[Recorded]:
         positions = self.positions(case_id)
@@ -185,14 +236,13 @@ class CaseLedger(Application):
             for e in entries
         ]
 
-    @staticmethod
-    def _repeated(case: Case, events: Sequence[NewEvent]) -> list[Entry]:
+    def _repeated(self, case: Case, events: Sequence[NewEvent]) -> list[Entry]:
         """Entries already recorded under these event ids; a partial or altered repeat is 409."""
         found = [(new, case.entry_by_id(new.event_id)) for new in events]
         if all(entry is None for _, entry in found):
             return []
         for i, (new, entry) in enumerate(found):
-            if entry is None or not new.same_content_as(entry):
+            if entry is None or not case.is_repeat_of(new, entry, self.clock()):
                 loc = "event_id" if len(events) == 1 else f"events.{i}.event_id"
                 raise EventIdReused(
                     "event_id already names an event with different content"
@@ -201,6 +251,21 @@ class CaseLedger(Application):
                     field=loc,
                 )
         return [entry for _, entry in found if entry is not None]
+
+
+def _check_ids_distinct(events: Sequence[NewEvent]) -> None:
+    seen: set[str] = set()
+    for i, new in enumerate(events):
+        if new.event_id in seen:
+            raise InvalidEvent(
+                "an event id appears twice in one batch",
+                [
+                    FieldError(
+                        ("events", i, "event_id"), "duplicate of an earlier event in the batch"
+                    )
+                ],
+            )
+        seen.add(new.event_id)
 
 
 def _back_off(attempt: int) -> None:

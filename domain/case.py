@@ -291,9 +291,12 @@ class Case(Aggregate):
         """For an EntryCorrected: the changed entry must still be valid; return it normalised."""
         if new.type != "EntryCorrected":
             return new
-        target_id = new.data["corrects_event_id"]
-        self._check_target("corrects_event_id", target_id, new.type)
-        target = corrected_entry(self.entries, target_id)
+        self._check_target("corrects_event_id", new.data["corrects_event_id"], new.type)
+        return self.normalised_correction(new, now)
+
+    def normalised_correction(self, new: NewEvent, now: datetime) -> NewEvent:
+        """The correction with its changes validated against the target and normalised."""
+        target = corrected_entry(self.entries, new.data["corrects_event_id"])
         model = CATALOGUE[target.type].model
         changes = dict(new.data["changes"])
         data_changes: JSON = {}
@@ -348,6 +351,15 @@ class Case(Aggregate):
         if self._state is None:
             self._state = derive(self.entries)
         return self._state
+
+    def is_repeat_of(self, new: NewEvent, entry: Entry, now: datetime) -> bool:
+        """Whether ``new`` says what ``entry`` recorded (corrections compared normalised)."""
+        if new.type == "EntryCorrected" and new.type == entry.type:
+            try:
+                new = self.normalised_correction(new, now)
+            except InvalidEvent:
+                return False
+        return new.same_content_as(entry)
 
     def entry_by_id(self, event_id: str) -> Entry | None:
         return next((e for e in self.entries if e.event_id == event_id), None)

@@ -1,4 +1,4 @@
-"""Store fixtures: every test that asks for ``settings`` or ``ledger`` runs on SQLite and PostgreSQL.
+"""Store fixtures: tests that ask for ``settings`` or ``ledger`` run on SQLite and PostgreSQL.
 
 PostgreSQL comes from ``CASELEDGER_TEST_DATABASE_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/test``); each test gets a schema of its own, dropped after.
@@ -66,9 +66,7 @@ def settings(store: str, tmp_path, request: pytest.FixtureRequest) -> Settings:
     if store == "sqlite":
         return Settings(environment="test", database_url=f"sqlite:///{tmp_path}/ledger.sqlite3")
     schema = request.getfixturevalue("pg_schema")
-    return Settings(
-        environment="test", database_url=pg_url(), database_schema=schema, pool_size=20
-    )
+    return Settings(environment="test", database_url=pg_url(), database_schema=schema, pool_size=20)
 
 
 @pytest.fixture

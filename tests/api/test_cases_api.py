@@ -128,8 +128,12 @@ def test_a_stale_expected_version_is_a_conflict_and_writes_nothing(client: TestC
     case_id = open_case(client)
     client.post(f"/v1/cases/{case_id}/events", json=REFERRAL, headers=ACTOR)
 
-    note = {"type": "NoteAdded", "occurred_at": "2021-03-10T08:00:00+07:00",
-            "data": {"text": "called the family"}, "expected_version": 1}
+    note = {
+        "type": "NoteAdded",
+        "occurred_at": "2021-03-10T08:00:00+07:00",
+        "data": {"text": "called the family"},
+        "expected_version": 1,
+    }
     response = client.post(f"/v1/cases/{case_id}/events", json=note, headers=ACTOR)
 
     assert response.status_code == 409
@@ -140,12 +144,24 @@ def test_a_stale_expected_version_is_a_conflict_and_writes_nothing(client: TestC
 @pytest.mark.parametrize(
     ("event", "field"),
     [
-        ({"type": "DrugTestRecorded", "data": {"sample": "spit", "result": "positive",
-                                               "tester_unit": "01.004"}}, "data.sample"),
-        ({"type": "DrugTestRecorded", "data": {"sample": "urine", "result": "positive"}},
-         "data.tester_unit"),
-        ({"type": "CaseTransferred", "data": {"from_unit": "01.004.00127", "to_unit": "Bồ Đề",
-                                              "reason": "moved"}}, "data.to_unit"),
+        (
+            {
+                "type": "DrugTestRecorded",
+                "data": {"sample": "spit", "result": "positive", "tester_unit": "01.004"},
+            },
+            "data.sample",
+        ),
+        (
+            {"type": "DrugTestRecorded", "data": {"sample": "urine", "result": "positive"}},
+            "data.tester_unit",
+        ),
+        (
+            {
+                "type": "CaseTransferred",
+                "data": {"from_unit": "01.004.00127", "to_unit": "Bồ Đề", "reason": "moved"},
+            },
+            "data.to_unit",
+        ),
         ({"type": "SomethingHappened", "data": {}}, "type"),
         ({"type": "NoteAdded", "data": {"text": "x", "mood": "good"}}, "data.mood"),
     ],
@@ -222,21 +238,29 @@ def test_the_actor_comes_from_authentication_not_the_body(client: TestClient):
 
     assert response.status_code == 422
     assert history(client, case_id)[0]["actor"] == {
-        "id": "u-17", "role": "commune_police", "unit": "01.004.00127"
+        "id": "u-17",
+        "role": "commune_police",
+        "unit": "01.004.00127",
     }
 
 
 def test_only_reopening_notes_and_corrections_are_accepted_on_a_closed_case(client: TestClient):
     case_id = open_case(client)
-    close = {"type": "CaseClosed", "occurred_at": "2021-04-01T08:00:00+07:00",
-             "data": {"reason": "moved_away"}}
+    close = {
+        "type": "CaseClosed",
+        "occurred_at": "2021-04-01T08:00:00+07:00",
+        "data": {"reason": "moved_away"},
+    }
     client.post(f"/v1/cases/{case_id}/events", json=close, headers=ACTOR)
 
     refused = client.post(f"/v1/cases/{case_id}/events", json=REFERRAL, headers=ACTOR)
     note = client.post(
         f"/v1/cases/{case_id}/events",
-        json={"type": "NoteAdded", "occurred_at": "2021-04-02T08:00:00+07:00",
-              "data": {"text": "family asked about the file"}},
+        json={
+            "type": "NoteAdded",
+            "occurred_at": "2021-04-02T08:00:00+07:00",
+            "data": {"text": "family asked about the file"},
+        },
         headers=ACTOR,
     )
 
@@ -247,8 +271,11 @@ def test_only_reopening_notes_and_corrections_are_accepted_on_a_closed_case(clie
 
 def test_a_batch_is_recorded_all_or_nothing(client: TestClient):
     case_id = open_case(client)
-    accepted = {"type": "ReferralAccepted", "occurred_at": "2021-03-10T08:00:00+07:00",
-                "data": {"referral_id": "9b2e"}}
+    accepted = {
+        "type": "ReferralAccepted",
+        "occurred_at": "2021-03-10T08:00:00+07:00",
+        "data": {"referral_id": "9b2e"},
+    }
     unknown = {**accepted, "data": {"referral_id": "no-such-referral"}}
 
     refused = client.post(
@@ -269,8 +296,11 @@ def test_a_batch_is_recorded_all_or_nothing(client: TestClient):
 
 def test_a_batch_error_names_the_event_and_field(client: TestClient):
     case_id = open_case(client)
-    bad = {"type": "DrugTestRecorded", "occurred_at": "2021-03-10T08:00:00+07:00",
-           "data": {"sample": "spit", "result": "positive", "tester_unit": "01.004"}}
+    bad = {
+        "type": "DrugTestRecorded",
+        "occurred_at": "2021-03-10T08:00:00+07:00",
+        "data": {"sample": "spit", "result": "positive", "tester_unit": "01.004"},
+    }
 
     response = client.post(
         f"/v1/cases/{case_id}/events:batch", json={"events": [REFERRAL, bad]}, headers=ACTOR
@@ -330,10 +360,15 @@ def test_a_correction_changes_the_state_and_the_corrected_event_stays_in_history
 
     response = client.post(
         f"/v1/cases/{case_id}/events",
-        json={"type": "EntryCorrected", "occurred_at": "2021-03-03T08:00:00+07:00",
-              "data": {"corrects_event_id": opened_id,
-                       "changes": {"person.address": "14 ngõ 5, Bồ Đề"},
-                       "reason": "house number mistyped"}},
+        json={
+            "type": "EntryCorrected",
+            "occurred_at": "2021-03-03T08:00:00+07:00",
+            "data": {
+                "corrects_event_id": opened_id,
+                "changes": {"person.address": "14 ngõ 5, Bồ Đề"},
+                "reason": "house number mistyped",
+            },
+        },
         headers=ACTOR,
     )
     events = history(client, case_id)
