@@ -67,7 +67,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class CaseLedger(Application):
+class CaseLedger(Application[UUID]):
     name = "CaseLedger"
 
     def __init__(self, env: EnvType | None = None, clock: Callable[[], datetime] = utcnow) -> None:

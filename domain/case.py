@@ -82,7 +82,7 @@ class NewEvent:
                 "occurred_at must carry a timezone offset",
                 [FieldError(("occurred_at",), "must be timezone-aware (RFC 3339 with offset)")],
             )
-        payload = _validate(event_type.model, data, ("data",))
+        payload = _validate(event_type.model, data or {}, ("data",))
         envelope = {
             "acting_body": _validate(ActingBody, acting_body, ("acting_body",)),
             "document": _validate(Document, document, ("document",)),
@@ -91,7 +91,7 @@ class NewEvent:
         return cls(
             type=type,
             occurred_at=occurred_at,
-            data=payload,
+            data=payload or {},
             event_id=str(event_id) if event_id else str(uuid4()),
             **envelope,
         )
