@@ -48,7 +48,7 @@ def demo(
         app.close()
     typer.echo(
         f"recorded {summary.events} events in {summary.cases} cases for {summary.people} people "
-        f"in {summary.elapsed_s:.1f} s ({settings.store})"
+        f"in {summary.elapsed_seconds:.1f} s ({settings.store})"
     )
 
 
