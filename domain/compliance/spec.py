@@ -1,0 +1,161 @@
+"""The vocabulary of the rulebook: a rule is a small declarative spec judged by one engine.
+
+Three kinds of check cover the rulebook:
+
+- ``Deadline``: after an anchor event, an expected event within a limit (wd / d / h);
+- ``Requires``: an event needs an earlier one (a step before it in the procedure);
+- ``Check``: a condition an event must meet (an age for a route, a term within bounds, a
+  competent body), given the case's context.
+
+A ``Rule`` adds the id, title, legal source, regime (validity by date), severity, confidence and
+applicability conditions (``When``: route, age, residence status, remote area, setting). Adding
+a rule is adding a spec to a module of ``domain/compliance/rules/`` and a scenario test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Literal
+
+from domain.compliance.calendar import Unit
+from domain.state import Entry
+
+if TYPE_CHECKING:
+    from domain.compliance.context import Context
+
+VN = timezone(timedelta(hours=7), "ICT")
+
+Confidence = Literal["F", "S", "R", "system"]
+Severity = Literal["high", "medium", "low"]
+
+
+def local_day(instant: datetime) -> date:
+    """The calendar day in Vietnam of an instant."""
+    return instant.astimezone(VN).date()
+
+
+@dataclass(frozen=True)
+class Regime:
+    """Rules in force for anchors dated in [starts, ends)."""
+
+    tag: str
+    starts: date | None = None
+    ends: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return (self.starts is None or day >= self.starts) and (
+            self.ends is None or day < self.ends
+        )
+
+
+PRE22 = Regime("PRE22", ends=date(2022, 1, 1))
+LAW73 = Regime("22+", starts=date(2022, 1, 1))
+ALWAYS = Regime("both")
+CT_PL09 = Regime("CT-PL09", ends=date(2023, 2, 1))
+CT_PL03 = Regime("CT-PL03", starts=date(2023, 2, 1))
+CT_PL01 = Regime("CT-PL01", starts=date(2022, 3, 24))
+
+
+@dataclass(frozen=True)
+class Match:
+    """Entries of some types, optionally narrowed by a predicate on the entry."""
+
+    types: tuple[str, ...]
+    where: Callable[[Entry], bool] | None = None
+
+    def __call__(self, entry: Entry) -> bool:
+        return entry.type in self.types and (self.where is None or self.where(entry))
+
+
+def on(*types: str, where: Callable[[Entry], bool] | None = None) -> Match:
+    return Match(types, where)
+
+
+def data_is(key: str, *values: object) -> Callable[[Entry], bool]:
+    """Predicate: ``entry.data[key]`` is one of ``values``."""
+    return lambda entry: entry.data.get(key) in values
+
+
+@dataclass(frozen=True)
+class Limit:
+    amount: int
+    unit: Unit
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit}"
+
+
+def wd(n: int) -> Limit:
+    return Limit(n, "wd")
+
+
+def days(n: int) -> Limit:
+    return Limit(n, "d")
+
+
+def hours(n: int) -> Limit:
+    return Limit(n, "h")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """After ``anchor``, an ``expect`` event within ``within`` (sharing the ``same`` data keys)."""
+
+    anchor: Match
+    expect: Match
+    within: Limit
+    step: str
+    same: tuple[str, ...] = ()
+    start: Callable[[Entry], date | datetime | None] | None = None
+    """Where the count starts; default: the anchor's occurred_at (its day for wd / d)."""
+    unless: Match | None = None
+    """An event (after the anchor, same keys) that makes the expected step no longer due."""
+
+
+@dataclass(frozen=True)
+class Requires:
+    """Each ``event`` needs an earlier ``prior`` (sharing the ``same`` data keys)."""
+
+    event: Match
+    prior: Match
+    same: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Check:
+    """Each ``event`` must pass ``test``, which returns what is wrong, or None."""
+
+    event: Match
+    test: Callable[[Entry, Context], str | None]
+
+
+@dataclass(frozen=True)
+class When:
+    """Applicability of a rule to an anchor event, judged in the case's context at its date."""
+
+    route: Literal["adult", "minor"] | None = None
+    min_age: int | None = None
+    below_age: int | None = None
+    residence: Literal["stable", "not_stable"] | None = None
+    remote_area: bool | None = None
+    setting: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    source: str
+    regime: Regime
+    check: Deadline | Requires | Check
+    confidence: Confidence = "F"
+    severity: Severity = "medium"
+    when: When = field(default_factory=When)
+    regime_by: Literal["anchor", "court_acceptance"] = "anchor"
+    """Court-stage rules follow the ordinance in force on the dossier's acceptance date."""
+
+    @property
+    def unverified(self) -> bool:
+        return self.confidence == "R"
