@@ -52,10 +52,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as clock_time
+from functools import cache
 from typing import Any, TypeVar
 
 from domain.application import CaseLedger
 from domain.case import Case, NewEvent
+from domain.compliance.calendar import WorkingCalendar, add_months
 from domain.events import Actor
 
 T = TypeVar("T")
@@ -71,43 +73,15 @@ LAST_START = date(2024, 10, 31)
 HORIZON = datetime(2024, 12, 31, 17, 0, tzinfo=VN)  # nothing happens after this
 RECORDING_HORIZON = datetime(2024, 12, 31, 23, 30, tzinfo=VN)
 
-# Days off besides weekends (New Year, Tết, Hùng Kings, 30/4, 1/5, 2/9, swaps), approximate.
-HOLIDAYS = frozenset(
-    date.fromisoformat(d)
-    for d in (  # noqa: SIM905
-        "2019-01-01 2019-02-04 2019-02-05 2019-02-06 2019-02-07 2019-02-08 2019-04-15 "
-        "2019-04-29 2019-04-30 2019-05-01 2019-09-02 2020-01-01 2020-01-23 2020-01-24 "
-        "2020-01-27 2020-01-28 2020-01-29 2020-04-02 2020-04-30 2020-05-01 2020-09-02 "
-        "2021-01-01 2021-02-10 2021-02-11 2021-02-12 2021-02-15 2021-02-16 2021-04-21 "
-        "2021-04-30 2021-05-03 2021-09-02 2021-09-03 2022-01-03 2022-01-31 2022-02-01 "
-        "2022-02-02 2022-02-03 2022-02-04 2022-04-11 2022-05-02 2022-05-03 2022-09-01 "
-        "2022-09-02 2023-01-02 2023-01-20 2023-01-23 2023-01-24 2023-01-25 2023-01-26 "
-        "2023-05-01 2023-05-02 2023-05-03 2023-09-01 2023-09-04 2024-01-01 2024-02-08 "
-        "2024-02-09 2024-02-12 2024-02-13 2024-02-14 2024-04-18 2024-04-29 2024-04-30 "
-        "2024-05-01 2024-09-02 2024-09-03 2025-01-01 2025-01-27 2025-01-28 2025-01-29 "
-        "2025-01-30 2025-01-31"
-    ).split()
-)
+
+@cache
+def _calendar() -> WorkingCalendar:
+    return WorkingCalendar()
 
 
 def add_working_days(day: date, n: int) -> date:
-    """``n`` working days after ``day`` (the start day not counted)."""
-    while n > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5 and day not in HOLIDAYS:
-            n -= 1
-    return day
-
-
-def add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+    """``n`` working days after ``day`` (the start day not counted), by the legal calendar."""
+    return _calendar().add_working_days(day, n)
 
 
 # --- data tables -------------------------------------------------------------------------------

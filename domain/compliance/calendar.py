@@ -23,6 +23,14 @@ import holidays
 Unit = Literal["wd", "d", "h"]
 
 
+def add_months(start: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day when it has no such day)."""
+    month = start.month - 1 + months
+    year, month = start.year + month // 12, month % 12 + 1
+    next_month = date(year + month // 12, month % 12 + 1, 1)
+    return min(date(year, month, 1) + timedelta(days=start.day - 1), next_month - timedelta(days=1))
+
+
 class WorkingCalendar:
     def __init__(
         self, extra_holidays: Iterable[date] = (), extra_working_days: Iterable[date] = ()

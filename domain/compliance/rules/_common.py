@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from domain.compliance.calendar import add_months
 from domain.compliance.context import Context
 from domain.compliance.spec import local_day, on
 from domain.state import Entry
@@ -19,26 +20,6 @@ def iso(value: object) -> date | None:
 
 def instant(value: object) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-
-def add_months(start: date, months: int) -> date:
-    month = start.month - 1 + months
-    year, month = start.year + month // 12, month % 12 + 1
-    last = [
-        31,
-        29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ][month - 1]
-    return date(year, month, min(start.day, last))
 
 
 def term_is(starts: date, ends: date, months: int) -> bool:
