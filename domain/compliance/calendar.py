@@ -50,7 +50,8 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         if day in self.extra_working_days:
             return True
-        return day.weekday() < 5 and day not in self._public and day not in self.extra_holidays
+        # the package knows weekends, holidays and the Saturdays worked in exchange
+        return day not in self.extra_holidays and bool(self._public.is_working_day(day))
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after ``start`` (start not counted)."""

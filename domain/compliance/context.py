@@ -82,8 +82,12 @@ class Context:
         return str(verified.data["status"]) if verified else None
 
     def remote_at(self, entry: Entry) -> bool:
-        verified = self.latest_before("ResidenceVerified", entry.occurred_at)
-        if verified is None:
-            later = self.by_type.get("ResidenceVerified", [])
-            verified = later[0] if later else None
+        """Whether the verification answering ``entry`` (the first one after it, else the last
+        one before it) found a mountain, island or remote area."""
+        after = [
+            e
+            for e in self.by_type.get("ResidenceVerified", ())
+            if e.occurred_at >= entry.occurred_at
+        ]
+        verified = after[0] if after else self.latest_before("ResidenceVerified", entry.occurred_at)
         return bool(verified and verified.data.get("remote_area"))

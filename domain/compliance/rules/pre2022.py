@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from domain.compliance.calendar import add_months
 from domain.compliance.context import Context
-from domain.compliance.rules._common import add_months, day, term_is
+from domain.compliance.rules._common import day, iso
 from domain.compliance.spec import ALWAYS, LAW73, PRE22, Check, Requires, Rule, When, data_is, on
 from domain.state import Entry
 
@@ -41,11 +44,13 @@ def _within_limitation(entry: Entry, ctx: Context) -> str | None:
 
 
 def _old_post_rehab_term(entry: Entry, ctx: Context) -> str | None:
-    from domain.compliance.rules._common import iso
-
+    """Law 2000 Art 33(1) (2008): "từ một năm đến hai năm", any term from 1 to 2 years."""
     starts, ends = iso(entry.data["starts_on"]), iso(entry.data["ends_on"])
-    if starts and ends and not (term_is(starts, ends, 12) or term_is(starts, ends, 24)):
-        return f"post-rehab term {starts} to {ends} is neither 1 nor 2 years"
+    if starts is None or ends is None:
+        return None
+    shortest = add_months(starts, 12) - timedelta(days=1)  # the end day may be inclusive
+    if not shortest <= ends <= add_months(starts, 24):
+        return f"post-rehab term {starts} to {ends} is not between 1 and 2 years"
     return None
 
 

@@ -87,7 +87,8 @@ RULES = (
             wd(3),
             "User management ended",
             start=lambda e: iso(e.data["ends_on"]),
-            unless=on("CaseClosed"),
+            # a renewal (new use detected) starts a new 1-year term in place of this one (U7)
+            unless=on("CaseClosed", "UserManagementDecided"),
         ),
         severity="low",
     ),
