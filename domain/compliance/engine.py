@@ -79,13 +79,16 @@ class Step:
     """The occurred_at first recorded, when a correction changed it."""
     judgements: list[Judgement] = field(default_factory=list)
 
+    version: int = 0
+    """Recording order of the event (0 for an expected step not yet recorded)."""
+
     @property
-    def sort_key(self) -> tuple[datetime, str]:
+    def sort_key(self) -> tuple[datetime, int, str]:
         if self.occurred_at is not None:
-            return (self.occurred_at, self.event_id or "")
+            return (self.occurred_at, self.version, "")
         due = self.judgements[0].due
         when = due if isinstance(due, datetime) else datetime.combine(due, datetime.max.time())
-        return (when.replace(tzinfo=when.tzinfo or VN), self.step)
+        return (when.replace(tzinfo=when.tzinfo or VN), 1 << 30, self.step)
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ def evaluate(
             first_recorded_occurred_at=(
                 first_occurred[e.event_id] if first_occurred[e.event_id] != e.occurred_at else None
             ),
+            version=e.version,
         )
         for e in live
     }
@@ -181,7 +185,11 @@ def _judge_deadline(
         due = cal.due(start, limit.amount, limit.unit)
         later = [e for e in ctx.find(check.expect, anchor, check.same) if _after(e, anchor)]
         if check.unless is not None:
-            stop = [e for e in ctx.find(check.unless, anchor, check.same) if _after(e, anchor)]
+            stop = [
+                e
+                for e in ctx.find(check.unless, anchor, check.same)
+                if _after(e, anchor) and not _is_after(_moment(e, limit.unit), due)
+            ]
             if stop and (not later or stop[0].occurred_at < later[0].occurred_at):
                 continue
         done = later[0] if later else None
@@ -226,15 +234,20 @@ def _judge_deadline(
             )
         )
         if overdue:
+            answered = (
+                [e for e in ctx.find(check.or_else) if _after(e, anchor)] if check.or_else else []
+            )
             findings.append(
                 _finding(
                     rule,
-                    (anchor.event_id,),
-                    "open",
+                    (anchor.event_id, *(e.event_id for e in answered[:1])),
+                    "resolved" if answered else "open",
                     _day_after(due),
                     f"{check.step} missing: due {_show(due)} ({limit} after "
-                    f"{anchor.type} of {_show(local_day(anchor.occurred_at))})",
+                    f"{anchor.type} of {_show(local_day(anchor.occurred_at))})"
+                    + (f"; {answered[0].type} recorded instead" if answered else ""),
                     due=due,
+                    resolved_on=local_day(answered[0].occurred_at) if answered else None,
                 )
             )
 
@@ -326,6 +339,10 @@ def _applies(rule: Rule, anchor: Entry, ctx: Context) -> bool:
     if when.remote_area is not None and ctx.remote_at(anchor) != when.remote_area:
         return False
     return when.setting is None or anchor.data.get("setting") in when.setting
+
+
+def _moment(entry: Entry, unit: str) -> date | datetime:
+    return entry.occurred_at if unit == "h" else local_day(entry.occurred_at)
 
 
 def _after(entry: Entry, anchor: Entry) -> bool:

@@ -111,7 +111,12 @@ class Deadline:
     start: Callable[[Entry], date | datetime | None] | None = None
     """Where the count starts; default: the anchor's occurred_at (its day for wd / d)."""
     unless: Match | None = None
-    """An event (after the anchor, same keys) that makes the expected step no longer due."""
+    """An event after the anchor and by the due date (same keys) that makes the expected step
+    no longer due (a deferral, a postponement, a closure). After the due date it excuses
+    nothing: the breach was already committed."""
+    or_else: Match | None = None
+    """The consequence the law attaches to a missed step (e.g. a violation record): once it is
+    recorded, the missed step's finding is resolved rather than open."""
 
 
 @dataclass(frozen=True)

@@ -536,14 +536,15 @@ def test_registration_on_the_fifth_working_day_complies():
     assert judgement.status == "met"
 
 
-def test_not_registering_is_no_longer_open_once_the_violation_is_recorded():
+def test_not_registering_is_resolved_not_open_once_the_violation_is_recorded():
     case = found_addicted("2023-04-27 10:00", caught="2023-04-20 21:30")
 
     case.at("2023-05-12 09:00").record(
         "ViolationRecorded", {"violation": "not_registered"}, body=COMMUNE_COMMITTEE
     )
 
-    assert findings(case.entries, "2023-05-31", "D7") == []
+    [finding] = findings(case.entries, "2023-05-31", "D7")
+    assert (finding.status, finding.resolved_on) == ("resolved", date(2023, 5, 12))
 
 
 def test_no_registration_is_expected_after_a_not_addicted_conclusion():
@@ -689,11 +690,12 @@ def test_treatment_not_started_is_missing_after_five_working_days():
     assert finding.evidence_event_ids == (case.id("decided"),)
 
 
-def test_not_performing_is_no_longer_open_once_recorded_as_a_violation():
+def test_not_performing_is_resolved_not_open_once_recorded_as_a_violation():
     case = decide_voluntary(registered("2023-03-06 09:00"), "2023-03-09 15:00")
 
     case.at("2023-03-20 09:00").record(
         "ViolationRecorded", {"violation": "not_performed"}, body=COMMUNE_COMMITTEE
     )
 
-    assert findings(case.entries, "2023-03-31", "V6") == []
+    [finding] = findings(case.entries, "2023-03-31", "V6")
+    assert (finding.status, finding.resolved_on) == ("resolved", date(2023, 3, 20))

@@ -104,6 +104,17 @@ def _effect_after_complaint_period(entry: Entry, ctx: Context) -> str | None:
     return None
 
 
+SESSION_WITHIN_7_WD = Deadline(
+    on("CourtSessionScheduled"),
+    on("CourtSessionHeld"),
+    wd(7),
+    "Court session held",
+    SAME,
+    start=lambda e: iso(e.data.get("opened_on")) or day(e),
+    unless=on("CourtSessionPostponed"),
+)
+
+
 def _court_rules(regime: object, route: str, confidence: str, source: str) -> tuple[Rule, ...]:
     when = When(route=route)  # type: ignore[arg-type]
     common = {"regime_by": "court_acceptance", "when": when, "confidence": confidence}
@@ -185,17 +196,19 @@ RULES = (
         "Session held within 7 wd of the decision to open it",
         "PL03 Art 17(1), 21(1)",
         CT_PL03,
-        Deadline(
-            on("CourtSessionScheduled"),
-            on("CourtSessionHeld"),
-            wd(7),
-            "Court session held",
-            SAME,
-            start=lambda e: iso(e.data.get("opened_on")) or day(e),
-            unless=on("CourtSessionPostponed"),
-        ),
+        SESSION_WITHIN_7_WD,
         regime_by="court_acceptance",
         when=When(route="adult"),
+    ),
+    Rule(
+        "K6",
+        "Session held within 7 wd of the decision to open it (minors)",
+        "PL01 Art 21(1) (the 7-wd window is recalled, not read)",
+        CT_PL01,
+        SESSION_WITHIN_7_WD,
+        regime_by="court_acceptance",
+        when=When(route="minor"),
+        confidence="R",
     ),
     Rule(
         "K7",

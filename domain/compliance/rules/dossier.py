@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from domain.compliance.context import Context
 from domain.compliance.rules._common import body_kind, day, same_dossier_before
-from domain.compliance.spec import LAW73, Check, Deadline, Requires, Rule, When, data_is, on, wd
+from domain.compliance.spec import (
+    LAW73,
+    Check,
+    Deadline,
+    Regime,
+    Requires,
+    Rule,
+    When,
+    data_is,
+    on,
+    wd,
+)
 from domain.state import Entry
 
-COMPILERS = ("commune_committee", "commune_police", "district_police", "provincial_police")
+COMPILERS = ("commune_committee", "district_police", "provincial_police")
+"""ND116 Art 40(1): the commune chairman (the commune police only help), or the police that
+detected the case."""
+COMMUNE_POLICE_COMPILES_FROM = date(2025, 3, 1)
+"""JC 03/2025/TTLT-BCA-VKSNDTC-TANDTC (rulebook §3, S): the commune police chief compiles."""
+
+LABOUR_OFFICE_STEP = Regime("22+", starts=date(2022, 1, 1), ends=COMMUNE_POLICE_COMPILES_FROM)
+"""The Labour office's steps (C6, C7) end with the 2025 reorganisation: "the Phòng LĐTBXH step
+disappears" (rulebook §3, S). The new routing to the court was not read: nothing replaces them."""
+
+NOT_A_MINORS_GROUND = on(
+    "ViolationRecorded", where=lambda e: e.data["violation"] != "relapse_in_post_rehab"
+)
+"""Law 73 Art 33(1): a post-rehab relapse is a ground for adults only (J1)."""
 
 
 def _adult_age(entry: Entry, ctx: Context) -> str | None:
@@ -28,8 +54,13 @@ def _minor_age_and_ground(entry: Entry, ctx: Context) -> str | None:
 
 def _competent_compiler(entry: Entry, ctx: Context) -> str | None:
     kind = body_kind(entry)
+    if kind == "commune_police" and day(entry) >= COMMUNE_POLICE_COMPILES_FROM:
+        return None
     if kind is not None and kind not in COMPILERS:
-        return f"dossier compiled by a {kind}, not the commune chairman or police"
+        return (
+            f"dossier compiled by a {kind}, not the commune chairman or the district or "
+            "provincial police"
+        )
     return None
 
 
@@ -37,9 +68,12 @@ def _reading_period_respected(entry: Entry, ctx: Context) -> str | None:
     served = same_dossier_before(ctx, "DossierServed", entry)
     if not served:
         return None
-    reading_ends = ctx.calendar.add_working_days(day(served[0]), 3)
-    if day(entry) < reading_ends:
-        return f"sent on {day(entry)} before the 3-wd reading period ended ({reading_ends})"
+    last_reading_day = ctx.calendar.add_working_days(day(served[0]), 3)
+    if day(entry) <= last_reading_day:
+        return (
+            f"sent on {day(entry)}, within the 3-wd reading period "
+            f"(it ran to {last_reading_day} inclusive)"
+        )
     return None
 
 
@@ -86,7 +120,7 @@ def _dossier_steps(route: str, ids: dict[str, str], source: str) -> tuple[Rule, 
             ids["C6"],
             "Dossier sent to the Labour office ≤1 wd after the 3-wd reading period",
             f"ND116 Art 42(4); LXLVPHC Art 104(1); {source}",
-            LAW73,
+            LABOUR_OFFICE_STEP,
             Deadline(
                 on("DossierServed"),
                 on("DossierSentToLabourOffice"),
@@ -100,7 +134,7 @@ def _dossier_steps(route: str, ids: dict[str, str], source: str) -> tuple[Rule, 
             ids["C7"],
             "Labour office checks within 2 wd: to court, or back for supplement",
             f"ND116 Art 43(1)-(2); LXLVPHC Art 104; {source}",
-            LAW73,
+            LABOUR_OFFICE_STEP,
             Deadline(
                 on("DossierSentToLabourOffice"),
                 on("DossierSentToCourt", "DossierReturnedForSupplement"),
@@ -114,7 +148,7 @@ def _dossier_steps(route: str, ids: dict[str, str], source: str) -> tuple[Rule, 
             ids["C7"],
             "Supplement provided within 2 wd of the return",
             f"ND116 Art 43(2); {source}",
-            LAW73,
+            LABOUR_OFFICE_STEP,
             Deadline(
                 on("DossierReturnedForSupplement", where=data_is("returned_by", "labour_office")),
                 on("DossierSupplemented"),
@@ -128,7 +162,7 @@ def _dossier_steps(route: str, ids: dict[str, str], source: str) -> tuple[Rule, 
             ids["C7"],
             "Supplemented dossier sent to court within 2 wd",
             f"ND116 Art 43(2); {source}",
-            LAW73,
+            LABOUR_OFFICE_STEP,
             Deadline(
                 on("DossierSupplemented"),
                 on("DossierSentToCourt"),
@@ -142,7 +176,7 @@ def _dossier_steps(route: str, ids: dict[str, str], source: str) -> tuple[Rule, 
             ids["C7-body"],
             "The dossier goes to court through the Labour office",
             f"ND116 Art 43(1); {source}",
-            LAW73,
+            LABOUR_OFFICE_STEP,
             Check(on("DossierSentToCourt"), _checked_by_labour_office),
             when=when,
         ),
@@ -220,7 +254,7 @@ RULES = (
         "Minor's dossier opened within 5 wd of detection",
         "ND116 Art 50-51; Law 73 Art 34(1)",
         LAW73,
-        Deadline(on("ViolationRecorded"), on("DossierOpened"), wd(5), "Dossier opened"),
+        Deadline(NOT_A_MINORS_GROUND, on("DossierOpened"), wd(5), "Dossier opened"),
         when=When(min_age=12, below_age=18),
     ),
     *_dossier_steps(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.compliance.calendar import add_months
 from domain.compliance.context import Context
 from domain.compliance.rules._common import (
-    add_months,
     compulsory_stay_before,
     day,
     instant,
@@ -22,6 +22,7 @@ from domain.compliance.spec import (
     When,
     data_is,
     days,
+    local_day,
     on,
     wd,
 )
@@ -36,8 +37,8 @@ def _escort_within_5_days_of_receipt(entry: Entry, ctx: Context) -> str | None:
     if received is None or custody is None:
         return None
     due = ctx.calendar.add_days(received, 5)
-    if custody.date() > due:
-        return f"escorted on {custody.date()}, after {due} (5 days from receiving the decision)"
+    if local_day(custody) > due:
+        return f"escorted on {local_day(custody)}, after {due} (5 days from receiving the decision)"
     return None
 
 
@@ -55,9 +56,24 @@ def _reduction_allowed(entry: Entry, ctx: Context) -> str | None:
     custody = instant(escort.data["custody_started_at"]) if escort else None
     if custody is None or not term:
         return None
-    half = custody.date() + (add_months(custody.date(), term) - custody.date()) / 2
+    start = local_day(custody)
+    half = start + (add_months(start, term) - start) / 2
     if day(entry) < half:
         return f"reduction on {day(entry)}, before half the {term}-month term was served ({half})"
+    return None
+
+
+def _search_decided_after_absconding(entry: Entry, ctx: Context) -> str | None:
+    absconded = [e for e in ctx.find(on("Absconded")) if e.occurred_at <= entry.occurred_at]
+    if not absconded:
+        return None
+    searches = [
+        e
+        for e in ctx.find(on("SearchDecided"))
+        if absconded[-1].occurred_at <= e.occurred_at <= entry.occurred_at
+    ]
+    if not searches:
+        return f"returned without a search decision after absconding on {day(absconded[-1])}"
     return None
 
 
@@ -134,12 +150,13 @@ RULES = (
         "Escort within 5 days of receiving the decision (sent ≤3 days after effect)",
         "LXLVPHC Art 107, 110(1); ND116 Art 54",
         LAW73,
+        # No ``same`` dossier: ``same`` applies to the ``unless`` events too, and an Absconded
+        # carries no dossier_id; a case has one decision awaiting execution at a time.
         Deadline(
             on("CourtDecisionTookEffect"),
             on("EscortedToFacility"),
             days(8),
             "Escorted to the facility",
-            SAME,
             start=lambda e: iso(e.data["effective_on"]),
             unless=on("ExecutionDeferred", "Absconded"),
         ),
@@ -167,7 +184,7 @@ RULES = (
         "A search decision follows absconding",
         "ND116 Art 56; LXLVPHC Art 132(1)",
         LAW73,
-        Requires(on("Returned"), on("SearchDecided")),
+        Check(on("Returned"), _search_decided_after_absconding),
     ),
     Rule(
         "F1",

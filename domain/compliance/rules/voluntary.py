@@ -52,7 +52,7 @@ RULES = (
             on("TreatmentStarted", "AdmittedToFacility"),
             wd(5),
             "Treatment started",
-            unless=on("TreatmentQuit", "ViolationRecorded"),
+            or_else=on("TreatmentQuit", "ViolationRecorded"),
         ),
     ),
 )
