@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.compliance import ComplianceConfig, Finding
+from domain.compliance import ComplianceConfig, Finding, evaluate
 from tests.compliance.scenario import (
     DISTRICT,
     DISTRICT_COURT,
@@ -231,16 +231,23 @@ def minor_before_the_court() -> Scenario:
     return case
 
 
-def test_minors_dossier_accepted_before_pl01_came_into_force_is_a_finding() -> None:
+def test_minors_dossier_accepted_before_pl01_came_into_force_is_an_unverified_finding() -> None:
     case = accept(minor_before_the_court(), "2022-03-20", "PL01_2022", case_no="03/2022/TLST-VTN")
     decide(case, "2022-05-10", term=9)
 
-    evaluation = judge(case.entries, "2022-06-01")
+    by_default = judge(case.entries, "2022-06-01")
+    enabled = evaluate(
+        case.entries,
+        by_default.as_of,
+        ComplianceConfig(enabled_unverified=frozenset({"J6"})),
+    )
 
-    finding = only([f for f in evaluation.findings if f.rule_id == "K15"])
+    assert [f for f in by_default.findings if f.rule_id in ("J6", "K15")] == []
+    finding = only([f for f in enabled.findings if f.rule_id == "J6"])
     assert (finding.status, finding.evidence_event_ids) == ("open", (case.id("accepted"),))
     assert "no ordinance for minors was in force on 2022-03-20" in finding.detail
-    assert [f for f in evaluation.findings if f.rule_id == "K5"] == []  # no PL01 deadline yet
+    assert "unverified legal basis" in finding.detail
+    assert [f for f in enabled.findings if f.rule_id == "K5"] == []  # no PL01 deadline yet
 
 
 def test_minors_dossier_accepted_under_pl01_is_held_to_its_deadline_on_a_secondary_source() -> None:

@@ -14,6 +14,7 @@ from domain.compliance.spec import (
     ALWAYS,
     CT_PL01,
     CT_PL03,
+    LAW73,
     Check,
     Deadline,
     Requires,
@@ -34,13 +35,19 @@ SAME = ("dossier_id",)
 def _ordinance_in_force(entry: Entry, ctx: Context) -> str | None:
     accepted, route = day(entry), ctx.route_of(entry)
     if route == "minor":
-        expected = "PL01_2022" if accepted >= PL01_FROM else None
+        if accepted < PL01_FROM:
+            return None  # no ordinance for minors yet: an inference, judged by J6 (R)
+        expected = "PL01_2022"
     else:
         expected = "PL03_2022" if accepted >= PL03_FROM else "PL09_2014"
-    if expected is None:
-        return f"no ordinance for minors was in force on {accepted} (PL 01/2022 from 24/03/2022)"
     if entry.data["ordinance"] != expected:
         return f"accepted on {accepted} under {entry.data['ordinance']}; {expected} was in force"
+    return None
+
+
+def _no_ordinance_for_minors(entry: Entry, ctx: Context) -> str | None:
+    if day(entry) < PL01_FROM:
+        return f"no ordinance for minors was in force on {day(entry)} (PL 01/2022 from 24/03/2022)"
     return None
 
 
@@ -155,6 +162,15 @@ def _court_rules(regime: object, route: str, confidence: str, source: str) -> tu
 
 
 RULES = (
+    Rule(
+        "J6",
+        "A minor's case before the court while no ordinance for minors was in force",
+        "inference: Law 73 Art 33 from 01/01/2022, PL 01/2022 from 24/03/2022",
+        LAW73,
+        Check(on("CourtAccepted", "CourtDecisionIssued"), _no_ordinance_for_minors),
+        when=When(route="minor"),
+        confidence="R",
+    ),
     Rule(
         "K1",
         "The district court receives the dossier",
