@@ -54,6 +54,8 @@ def problem(
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = list(loc)
+    if len(parts) == 2 and parts[0] == "body" and isinstance(parts[1], int):
+        return "body"  # malformed JSON: the position is not a field
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
     return ".".join(str(p) for p in parts)

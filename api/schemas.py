@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from domain.events import ActingBody, CaseOpened, Document, LegalBasis
+from domain.events import CATALOGUE, ActingBody, CaseOpened, Document, LegalBasis
 
 
 class _Envelope(BaseModel):
@@ -31,15 +31,19 @@ class CaseOpen(_Envelope, CaseOpened):
     case_id: UUID | None = None
 
 
+EventType = Literal[tuple(CATALOGUE)]  # type: ignore[valid-type]
+"""The stable type names of the case event catalogue."""
+
+
 class EventAppend(_Envelope):
-    type: str = Field(description="a type of the case event catalogue, e.g. ReferralMade")
+    type: EventType = Field(description="a type of the case event catalogue, e.g. ReferralMade")
     data: dict[str, Any] = Field(default_factory=dict, description="the type's own fields")
     expected_version: int | None = Field(default=None, ge=0)
     causation_id: str | None = Field(default=None, max_length=128)
 
 
 class BatchEvent(_Envelope):
-    type: str
+    type: EventType
     data: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -18,6 +18,7 @@ from eventsourcing.utils import Environment, EnvType
 from domain.case import Case, NewEvent
 from domain.errors import (
     CaseAlreadyExists,
+    CaseLedgerError,
     CaseNotFound,
     Contention,
     EventIdReused,
@@ -157,9 +158,13 @@ class CaseLedger(Application[UUID]):
                     f"case is at version {case.version}, not {expected_version}",
                     field="expected_version",
                 )
-            now = self.clock()
-            for new in events:
-                case.record(new, actor, now, correlation_id, causation_id)
+            # recorded_at never goes back within a case, whatever the clocks of other processes
+            now = max(self.clock(), case.entries[-1].recorded_at)
+            for i, new in enumerate(events):
+                try:
+                    case.record(new, actor, now, correlation_id, causation_id)
+                except CaseLedgerError as e:
+                    raise _in_batch(e, i) if len(events) > 1 else e from None
             try:
                 recordings = self.save(case)
             except RecordConflictError:
@@ -251,6 +256,14 @@ class CaseLedger(Application[UUID]):
                     field=loc,
                 )
         return [entry for _, entry in found if entry is not None]
+
+
+def _in_batch(error: CaseLedgerError, index: int) -> CaseLedgerError:
+    """Name the batch item a refusal is about: ``data.x`` becomes ``events.2.data.x``."""
+    if isinstance(error, InvalidEvent):
+        error.errors = [FieldError(("events", index, *e.loc), e.msg, e.type) for e in error.errors]
+    error.field = f"events.{index}.{error.field}" if error.field else f"events.{index}"
+    return error
 
 
 def _check_ids_distinct(events: Sequence[NewEvent]) -> None:

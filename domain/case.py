@@ -11,7 +11,7 @@ Two choices the catalogue leaves open, made here on purpose:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -44,6 +44,7 @@ from domain.events import (
 from domain.state import JSON, CaseState, Entry, apply_changes, corrected_entry, derive
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -278,9 +279,12 @@ class Case(Aggregate):
             raise RepeatedOnceOnlyEvent(
                 "a dossier with this id was already opened", field="data.dossier_id"
             )
+        dossier = self.state.dossiers.get(data.get("dossier_id", ""))
         if (
-            new.type in ONCE_PER_DOSSIER
-            and new.type in self.state.dossiers[data["dossier_id"]].seen
+            dossier is not None
+            and new.type in ONCE_PER_DOSSIER
+            and new.type in dossier.seen
+            and not (new.type == "CourtDecisionIssued" and dossier.decision == "suspend")
         ):
             raise RepeatedOnceOnlyEvent(
                 f"{new.type} is already recorded for dossier {data['dossier_id']}",
@@ -366,6 +370,11 @@ class Case(Aggregate):
 
 
 def check_not_in_future(occurred_at: datetime, now: datetime) -> None:
+    if occurred_at < EARLIEST:
+        raise InvalidEvent(
+            "occurred_at is implausibly early",
+            [FieldError(("occurred_at",), "before 1900-01-01")],
+        )
     if occurred_at > now + MAX_CLOCK_SKEW:
         raise InvalidEvent(
             "occurred_at is in the future",
@@ -382,8 +391,8 @@ def _corrected_instant(value: Any, now: datetime, loc: tuple[str, ...]) -> str:
         ) from None
     if instant.tzinfo is None:
         raise InvalidEvent("invalid occurred_at", [FieldError(loc, "must be timezone-aware")])
-    if instant > now + MAX_CLOCK_SKEW:
-        raise InvalidEvent("invalid occurred_at", [FieldError(loc, "in the future")])
+    if not EARLIEST <= instant <= now + MAX_CLOCK_SKEW:
+        raise InvalidEvent("invalid occurred_at", [FieldError(loc, "in the future or before 1900")])
     return instant.isoformat()
 
 

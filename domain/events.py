@@ -657,10 +657,9 @@ CATALOGUE: dict[str, EventType] = {
 # Events that may still be recorded on a closed case.
 ALLOWED_ON_CLOSED_CASE = frozenset({"CaseReopened", "NoteAdded", "EntryCorrected", "EntryVoided"})
 
-# Events that happen at most once per dossier.
-ONCE_PER_DOSSIER = frozenset(
-    {"CourtAccepted", "CourtDecisionIssued", "CourtDecisionTookEffect", "EscortedToFacility"}
-)
+# Events that happen at most once per dossier (a decision again only after a "suspend"; an
+# escort may be repeated, e.g. after absconding before admission).
+ONCE_PER_DOSSIER = frozenset({"CourtAccepted", "CourtDecisionIssued", "CourtDecisionTookEffect"})
 
 # Payload fields that tie an event to others; a correction may not change them (void and
 # re-enter instead), or the references it made would silently move.

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from domain.events import CORRECTABLE_ENVELOPE_FIELDS
+
 JSON = dict[str, Any]
 
 
@@ -48,7 +50,7 @@ class Entry:
         )
 
 
-_ENVELOPE = frozenset({"occurred_at", "acting_body", "document", "legal_basis"})
+_ENVELOPE = CORRECTABLE_ENVELOPE_FIELDS
 
 
 def apply_changes(data: JSON, changes: JSON) -> JSON:

@@ -28,8 +28,8 @@ one transaction. Nothing is written to the store directly, and a refusal is a bu
 Time. ``occurred_at`` is when a thing happened (Vietnam time, +07:00). ``recorded_at`` is the
 server clock at the append, never supplied by a client; here the server clock is *simulated*: each
 event is recorded a realistic delay after it happened (minutes, hours, days; sometimes weeks), the
-recording times of a case are monotonic, and ``app.clock`` returns the simulated time while the
-case is saved. Nothing happens after 31/12/2024; a course still running then stays open.
+recording times of a case are monotonic, and each is passed to ``Case.record`` as the server's
+``now``. Nothing happens after 31/12/2024; a course still running then stays open.
 
 Determinism. Only ``random.Random`` seeded from ``seed`` is used -- for the people, their courses,
 the case and event ids and the simulated recording times -- so two runs with the same seed record
@@ -2804,35 +2804,29 @@ def generate(
 ) -> DemoSummary:
     """Record ``people`` life courses through the domain; deterministic for ``seed``.
 
-    Each person's case(s) are built on in-memory aggregates and saved in one transaction, while
-    ``app.clock`` returns the simulated recording time (it is restored afterwards). ``progress``
-    is called with the number of people done so far.
+    Each person's case(s) are built on in-memory aggregates, each event recorded at its
+    simulated server time (``Case.record``'s ``now``), and saved in one transaction.
+    ``progress`` is called with the number of people done so far.
     """
     started = time.perf_counter()
     rng = random.Random(seed)
     world = World(seed)
     counts: Counter[str] = Counter()
     cases = 0
-    server_clock = app.clock
-    try:
-        for i in range(people):
-            person_rng = random.Random(rng.getrandbits(64))
-            if i < len(SHOWCASE):
-                plan = showcase_plan(person_rng, world, SHOWCASE[i])
-            else:
-                plan = random_plan(person_rng, world)
-            courses = [c for c in live_person(world, person_rng, plan) if c.case is not None]
-            if courses:
-                last = max(c.last_recorded for c in courses)
-                app.clock = lambda last=last: last  # type: ignore[misc]
-                app.save(*(c.case for c in courses))
-            for c in courses:
-                counts.update(c.counts)
-            cases += len(courses)
-            if progress is not None:
-                progress(i + 1)
-    finally:
-        app.clock = server_clock
+    for i in range(people):
+        person_rng = random.Random(rng.getrandbits(64))
+        if i < len(SHOWCASE):
+            plan = showcase_plan(person_rng, world, SHOWCASE[i])
+        else:
+            plan = random_plan(person_rng, world)
+        courses = [c for c in live_person(world, person_rng, plan) if c.case is not None]
+        if courses:
+            app.save(*(c.case for c in courses))
+        for c in courses:
+            counts.update(c.counts)
+        cases += len(courses)
+        if progress is not None:
+            progress(i + 1)
     return DemoSummary(
         people=people,
         cases=cases,

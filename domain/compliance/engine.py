@@ -338,6 +338,10 @@ def _applies(rule: Rule, anchor: Entry, ctx: Context) -> bool:
         return False
     if when.remote_area is not None and ctx.remote_at(anchor) != when.remote_area:
         return False
+    if when.after is not None and not any(
+        e.occurred_at <= anchor.occurred_at for e in ctx.find(when.after)
+    ):
+        return False
     return when.setting is None or anchor.data.get("setting") in when.setting
 
 

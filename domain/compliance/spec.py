@@ -146,6 +146,8 @@ class When:
     residence: Literal["stable", "not_stable"] | None = None
     remote_area: bool | None = None
     setting: tuple[str, ...] | None = None
+    after: Match | None = None
+    """Only when an event of this kind happened before the anchor (e.g. a positive test)."""
 
 
 @dataclass(frozen=True)

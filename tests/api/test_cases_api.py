@@ -288,7 +288,7 @@ def test_a_batch_is_recorded_all_or_nothing(client: TestClient):
     )
 
     assert refused.status_code == 422
-    assert refused.json()["errors"][0]["field"] == "data.referral_id"
+    assert refused.json()["errors"][0]["field"] == "events.2.data.referral_id"
     assert recorded.status_code == 201
     assert [e["version"] for e in recorded.json()["events"]] == [2, 3]
     assert len(history(client, case_id)) == 3
@@ -396,3 +396,24 @@ def test_health_ready_and_openapi_are_served(client: TestClient):
     assert client.get("/ready").json()["store"]["position"] >= 1
     assert "/v1/cases/{case_id}/history" in client.get("/openapi.json").json()["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_malformed_json_is_a_problem_about_the_body(client: TestClient):
+    case_id = open_case(client)
+
+    response = client.post(
+        f"/v1/cases/{case_id}/events",
+        content=b'{"type": "NoteAdded", "occurred_at": ',
+        headers={**ACTOR, "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body"
+    assert len(history(client, case_id)) == 1
+
+
+def test_the_openapi_document_lists_the_event_types(client: TestClient):
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["EventAppend"]
+
+    assert "DrugTestRecorded" in schema["properties"]["type"]["enum"]
+    assert len(schema["properties"]["type"]["enum"]) == 64

@@ -241,6 +241,18 @@ def test_no_management_decision_is_expected_once_the_person_is_found_addicted():
     assert steps(judge(case.entries, "2023-04-30"), "U6") == []
 
 
+def test_no_management_decision_is_expected_after_a_negative_test():
+    case = Scenario(born="1995-04-12")
+    case.at("2023-03-06 21:30").record(
+        "DrugUseDetected", {"detecting_unit": COMMUNE}, body=COMMUNE_POLICE
+    )
+    case.record("DrugTestRecorded", {"tester_unit": COMMUNE, "result": "negative"})
+    verified(case, "2023-03-09 10:00")
+
+    assert findings(case.entries, "2023-04-30", "U6") == []
+    assert steps(judge(case.entries, "2023-04-30"), "U6") == []
+
+
 # --- U7: management lasts 1 year ---------------------------------------------------------------
 
 

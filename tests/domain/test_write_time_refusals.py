@@ -6,7 +6,7 @@ events and entries are unchanged.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
@@ -418,3 +418,43 @@ def test_correcting_the_acting_body_to_an_invalid_one_is_refused():
         record(case, "EntryCorrected", correction)
 
     assert refusal.value.errors[0].loc[:3] == ("data", "changes", "acting_body")
+
+
+def test_the_court_decides_again_after_suspending_its_decision():
+    case = case_ready_for("CourtDecisionIssued")
+    record(
+        case,
+        "CourtDecisionIssued",
+        payload("CourtDecisionIssued", outcome="suspend"),
+        occurred_at=day(10),
+    )
+
+    record(
+        case,
+        "CourtDecisionIssued",
+        payload("CourtDecisionIssued", outcome="apply"),
+        occurred_at=day(40),
+    )
+
+    assert case.state.dossiers[DOSSIER_ID].decision == "apply"
+
+
+def test_a_person_returned_after_absconding_before_admission_is_escorted_again():
+    case = case_ready_for("EscortedToFacility")
+    record(case, "EscortedToFacility", occurred_at=day(10))
+    record(case, "Absconded", payload("Absconded", phase="before_admission"), occurred_at=day(11))
+    record(case, "Returned", occurred_at=day(30))
+
+    record(case, "EscortedToFacility", occurred_at=day(31))
+
+    assert [e.type for e in case.entries].count("EscortedToFacility") == 2
+
+
+def test_an_occurred_at_before_1900_is_refused():
+    case = open_case()
+
+    with refused(case, InvalidEvent) as error:
+        early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+        record(case, "NoteAdded", occurred_at=early)
+
+    assert error.value.errors[0].loc == ("occurred_at",)

@@ -691,3 +691,17 @@ def test_an_append_to_an_unknown_case_is_case_not_found_and_writes_nothing(
         ledger.append(uuid4(), [note()], ACTOR)
 
     assert all_positions(ledger) == positions
+
+
+def test_recorded_at_never_goes_back_within_a_case_when_a_server_clock_lags(
+    clocked: CaseLedger, clock: Clock
+) -> None:
+    case_id = open_case(clocked)
+    first = clocked.append(case_id, [note("first")], ACTOR)[0]
+    clock.advance(hours=-3)  # another process, its clock three hours behind
+
+    clocked.append(case_id, [note("second")], ACTOR)
+
+    [*_, (earlier, _), (later, _)] = clocked.history(case_id)
+    assert earlier.event_id == first.event_id
+    assert later.recorded_at >= earlier.recorded_at

@@ -236,12 +236,13 @@ def test_racing_appends_with_the_same_expected_version_have_one_winner(
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_the_same_event_submitted_concurrently_is_written_once(
-    ledger: CaseLedger, round_: int
+    ledgers: list[CaseLedger], round_: int
 ) -> None:
+    ledger = ledgers[0]
     case_id = ledger.open_case(opening(), ACTOR).case_id
     same = note("submitted by an impatient client")
 
-    outcomes = race(RACERS, lambda _i: ledger.append(case_id, [same], ACTOR)[0])
+    outcomes = race(RACERS, lambda i: ledgers[i % PROCESSES].append(case_id, [same], ACTOR)[0])
 
     errors = [o for o in outcomes if isinstance(o, Exception)]
     assert not errors, contention_report(errors)
@@ -257,11 +258,15 @@ def test_the_same_event_submitted_concurrently_is_written_once(
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_the_same_opening_submitted_concurrently_opens_one_case(
-    ledger: CaseLedger, round_: int
+    ledgers: list[CaseLedger], round_: int
 ) -> None:
+    ledger = ledgers[0]
     same = opening(event_id=str(uuid4()))
 
-    outcomes = race(RACERS, lambda _i: ledger.open_case(same, ACTOR, client_event_id=True))
+    outcomes = race(
+        RACERS,
+        lambda i: ledgers[i % PROCESSES].open_case(same, ACTOR, client_event_id=True),
+    )
 
     errors = [o for o in outcomes if isinstance(o, Exception)]
     assert not errors, contention_report(errors)

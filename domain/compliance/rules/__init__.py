@@ -13,7 +13,11 @@ Not judged, because the catalogue's events do not carry what the rule is about:
 - facts the record does not hold (illness, pregnancy, merit, family hardship, deaths, staffing):
   D1, D4 (the medical team's arrival), E4, E5, E7, F2, F3, F5, F6, F10, J5, V11;
 - durations computed from terms (credit of interim time, time absent): M3, E3, E9's exclusion;
-- no deadline in the law ("promptly", "no deadline stated"): U9, M4, V9, P4, V7 beyond C3;
+- no deadline in the law ("promptly", "no deadline stated"): U9, U10 (stop when found addicted),
+  M4, V9, P4, V7 beyond C3, K3 (the Art 9(2) window was not read);
+- enforced at write time by the catalogue instead: U10's grounds, V10's certificate number;
+- folded into another rule: P2 into P3 (dossier 3 wd + decision 2 wd), E9's search decision
+  into E8 (every absconding phase); K14 (complaints about the court's own acts) has no event;
 - R-graded and unverified: C9 (limitation since 2022), K11, K16 (PL 09/2014 deadlines), E10, O5,
   O6; reporting duties R1-R6 are about units' reports, not case events.
 Known limits: C7's "supplement -> court within 2 wd" also applies to a supplement answering the

@@ -67,6 +67,7 @@ RULES = (
             "User management decided",
             unless=_ADDICTION_ROUTE,
         ),
+        when=When(after=on("DrugTestRecorded", where=data_is("result", "positive"))),
     ),
     Rule(
         "U7",
@@ -101,5 +102,3 @@ RULES = (
         severity="high",
     ),
 )
-
-__all__ = ["RULES", "data_is"]
