@@ -84,25 +84,26 @@ def _procurator_present(entry: Entry, ctx: Context) -> str | None:
     return None
 
 
-def _complaint_in_time(entry: Entry, ctx: Context) -> str | None:
+def _complaint_period_end(entry: Entry, ctx: Context) -> date | None:
+    """The last day of the 5-wd complaint period of the dossier's latest decision before entry."""
     decisions = same_dossier_before(ctx, "CourtDecisionIssued", entry)
-    filed = iso(entry.data["filed_on"])
-    if not decisions or filed is None:
+    if not decisions:
         return None
     announced = iso(decisions[-1].data["announced_on"]) or day(decisions[-1])
-    due = ctx.calendar.add_working_days(announced, 5)
-    if filed > due:
+    return ctx.calendar.add_working_days(announced, 5)
+
+
+def _complaint_in_time(entry: Entry, ctx: Context) -> str | None:
+    filed, due = iso(entry.data["filed_on"]), _complaint_period_end(entry, ctx)
+    if filed is not None and due is not None and filed > due:
         return f"complaint filed on {filed}, after the 5-wd period ended on {due}"
     return None
 
 
 def _effect_after_complaint_period(entry: Entry, ctx: Context) -> str | None:
-    decisions = same_dossier_before(ctx, "CourtDecisionIssued", entry)
-    effective = iso(entry.data["effective_on"])
-    if not decisions or effective is None:
+    effective, period_ends = iso(entry.data["effective_on"]), _complaint_period_end(entry, ctx)
+    if effective is None or period_ends is None:
         return None
-    announced = iso(decisions[-1].data["announced_on"]) or day(decisions[-1])
-    period_ends = ctx.calendar.add_working_days(announced, 5)
     if effective <= period_ends:
         return f"took effect on {effective}, before the complaint period ended ({period_ends})"
     appeals = same_dossier_before(ctx, "CourtDecisionAppealed", entry)
