@@ -22,7 +22,7 @@ from scenario import (
     steps,
 )
 
-from domain.compliance import Finding
+from domain.compliance import ComplianceConfig, Finding, evaluate
 
 DOSSIER = "HS-01-004-001"
 
@@ -232,6 +232,22 @@ def test_2022_decision_is_not_judged_by_the_decree_221_limitation_rule():
     court_decides(case, "2022-06-15 15:00", months=18)
 
     assert findings(case.entries, "2022-06-30", "O4") == []
+
+
+def test_the_limitation_since_2022_is_an_unverified_rule_off_unless_enabled():
+    case = used_then_dossier("2022-03-01 22:00", "2022-03-08 09:00")
+    court_decides(case, "2022-06-15 15:00", months=18)
+
+    by_default = judge(case.entries, "2022-06-30")
+    enabled = evaluate(
+        case.entries, by_default.as_of, ComplianceConfig(enabled_unverified=frozenset({"C9"}))
+    )
+
+    assert [f for f in by_default.findings if f.rule_id == "C9"] == []
+    [finding] = [f for f in enabled.findings if f.rule_id == "C9"]
+    assert finding.unverified
+    assert "unverified legal basis" in finding.detail
+    assert finding.evidence_event_ids == (case.id("decision"),)
 
 
 # --- O7: before 2022, post-rehab management for 1 to 2 years ----------------------------------

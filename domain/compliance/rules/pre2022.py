@@ -96,6 +96,14 @@ RULES = (
         confidence="S",
     ),
     Rule(
+        "C9",
+        "Decision within 3 months of the last violation (limitation since 2022)",
+        "LXLVPHC Art 6 (2020 wording unverified); HĐTP resolution 04/2015 (number unverified)",
+        LAW73,
+        Check(_APPLIED, _within_limitation),
+        confidence="R",
+    ),
+    Rule(
         "O7",
         "Post-rehab management of 1 to 2 years",
         "Law 2000 Art 33 (2008); TT 05/2011",
