@@ -18,7 +18,8 @@ Not judged, because the catalogue's events do not carry what the rule is about:
 - enforced at write time by the catalogue instead: U10's grounds, V10's certificate number;
 - folded into another rule: P2 into P3 (dossier 3 wd + decision 2 wd), E9's search decision
   into E8 (every absconding phase); K14 (complaints about the court's own acts) has no event;
-- R-graded and unverified, not implemented: K11, K16 (PL 09/2014 deadlines), E10, O5, O6; reporting duties R1-R6 are about units' reports, not case events.
+- R-graded and unverified, not implemented: K11, K16 (PL 09/2014 deadlines), E10, O5, O6;
+  reporting duties R1-R6 are about units' reports, not case events.
 Known limits: C7's "supplement -> court within 2 wd" also applies to a supplement answering the
 court (the event does not say which return it answers); F9 also applies to a release from a
 voluntary facility (``ReleasedFromFacility`` does not say what kind of stay ended).
