@@ -185,7 +185,9 @@ class Case(Aggregate):
         correlation_id: str | None = None,
     ) -> Case:
         if new.type != "CaseOpened":
-            raise InvalidEvent("a case opens with CaseOpened", [FieldError(("type",), "")])
+            raise InvalidEvent(
+                "a case opens with CaseOpened", [FieldError(("type",), "must be CaseOpened")]
+            )
         check_not_in_future(new.occurred_at, now)
         return cls._create(
             Case.Opened,
@@ -247,9 +249,8 @@ class Case(Aggregate):
             and dossier_id not in state.dossiers
         ):
             raise _unresolved("dossier_id", "no dossier with this id in this case")
-        for target_field in ("corrects_event_id", "voids_event_id"):
-            if target_field in data:
-                self._check_target(target_field, data[target_field], new.type)
+        if "voids_event_id" in data:  # a correction's target: check_correction_is_valid
+            self._check_target("voids_event_id", data["voids_event_id"], new.type)
         for i, event_id in enumerate(data.get("evidence_event_ids", ())):
             if event_id not in state.event_ids:
                 raise UnresolvedReference(
