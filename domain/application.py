@@ -164,7 +164,7 @@ class CaseLedger(Application[UUID]):
                 try:
                     case.record(new, actor, now, correlation_id, causation_id)
                 except CaseLedgerError as e:
-                    raise _in_batch(e, i) if len(events) > 1 else e from None
+                    raise in_batch(e, i) if len(events) > 1 else e from None
             try:
                 recordings = self.save(case)
             except RecordConflictError:
@@ -265,7 +265,7 @@ def _replay(case: Case | None, events: Iterable[Case.Event]) -> Case | None:
     return case
 
 
-def _in_batch(error: CaseLedgerError, index: int) -> CaseLedgerError:
+def in_batch(error: CaseLedgerError, index: int) -> CaseLedgerError:
     """Name the batch item a refusal is about: ``data.x`` becomes ``events.2.data.x``."""
     if isinstance(error, InvalidEvent):
         error.errors = [FieldError(("events", index, *e.loc), e.msg, e.type) for e in error.errors]

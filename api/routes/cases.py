@@ -11,6 +11,7 @@ from pydantic import AwareDatetime
 from api.deps import ActorDep, LedgerDep, RequestIdDep
 from api.schemas import (
     BatchAppend,
+    BatchEvent,
     BatchRecordedPublic,
     CaseOpen,
     CasePublic,
@@ -21,11 +22,23 @@ from api.schemas import (
     RecordedPublic,
     ReferralPublic,
 )
-from domain.application import CaseRecord, Recorded
+from domain.application import CaseRecord, Recorded, in_batch
 from domain.case import NewEvent
-from domain.errors import FieldError, InvalidEvent
+from domain.errors import InvalidEvent
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
+
+
+def _new_event(body: EventAppend | BatchEvent) -> NewEvent:
+    return NewEvent.parse(
+        body.type,
+        body.occurred_at,
+        body.data,
+        event_id=body.event_id,
+        acting_body=body.acting_body,
+        document=body.document,
+        legal_basis=body.legal_basis,
+    )
 
 
 def _public(recorded: Recorded) -> RecordedPublic:
@@ -74,18 +87,9 @@ def append_event(
     response: Response,
 ) -> RecordedPublic:
     """Append one event (201; 200 with the original result for a repeat with the same event_id)."""
-    new = NewEvent.parse(
-        body.type,
-        body.occurred_at,
-        body.data,
-        event_id=body.event_id,
-        acting_body=body.acting_body,
-        document=body.document,
-        legal_basis=body.legal_basis,
-    )
     [recorded] = ledger.append(
         case_id,
-        [new],
+        [_new_event(body)],
         actor,
         expected_version=body.expected_version,
         correlation_id=request_id,
@@ -109,21 +113,9 @@ def append_batch(
     events = []
     for i, item in enumerate(body.events):
         try:
-            events.append(
-                NewEvent.parse(
-                    item.type,
-                    item.occurred_at,
-                    item.data,
-                    event_id=item.event_id,
-                    acting_body=item.acting_body,
-                    document=item.document,
-                    legal_basis=item.legal_basis,
-                )
-            )
+            events.append(_new_event(item))
         except InvalidEvent as e:
-            e.errors = [FieldError(("events", i, *err.loc), err.msg, err.type) for err in e.errors]
-            e.field = ".".join(map(str, e.errors[0].loc)) if e.errors else None
-            raise
+            raise in_batch(e, i) from None
     recorded = ledger.append(
         case_id,
         events,
