@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Protocol, cast
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import RecordConflictError, Recording
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import RecordConflictError
 from eventsourcing.utils import Environment, EnvType
 
 from domain.case import Case, NewEvent
@@ -35,11 +35,22 @@ MAX_ATTEMPTS = 20
 LOCK_STRIPES = 256
 
 
+@dataclass(frozen=True)
+class Seal:
+    """Where a stored event stands in the global log (once assigned), and its integrity hash."""
+
+    position: int | None
+    hash: str
+
+
 class CaseIndex(Protocol):
     """Implemented by the store's recorders (infra/recorders.py)."""
 
     def positions(self, case_id: UUID) -> dict[int, int]:
         """Version -> global position of each event of a case."""
+
+    def seals(self, case_id: UUID) -> dict[int, Seal]:
+        """Version -> position and hash of each event of a case."""
 
     def locate(self, event_ids: Sequence[str]) -> dict[str, tuple[UUID, int]]:
         """Where event ids are already recorded, store-wide: id -> (case id, version)."""
@@ -209,20 +220,16 @@ class CaseLedger(Application[UUID]):
         """Version -> global position of each event of the case."""
         return self._index.positions(case_id)
 
+    def seals(self, case_id: UUID) -> dict[int, Seal]:
+        """Version -> global position and integrity hash of each event of the case."""
+        return self._index.seals(case_id)
+
     def _lock(self, case_id: UUID) -> threading.Lock:
         return self._case_locks[case_id.int % LOCK_STRIPES]
 
     @property
     def _index(self) -> CaseIndex:
         return cast(CaseIndex, self.recorder)
-
-    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
-        """Hand the events' ids to the recorder, which keeps them unique store-wide."""
-        processing_event.saved_kwargs["event_ids"] = [
-            e.envelope["event_id"]  # type: ignore[attr-defined]
-            for e in processing_event.events
-        ]
-        return super()._record(processing_event)
 
     def _check_ids_unused_elsewhere(self, case_id: UUID, events: Sequence[NewEvent]) -> None:
         """After a lost write: was it an event id already used in another case?"""

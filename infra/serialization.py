@@ -2,7 +2,9 @@
 
 Case events hold only JSON types besides the library's ``timestamp``: the transcoder writes
 compact, key-sorted JSON (stable bytes, ready to be hashed) and the mapper turns ``timestamp``
-back into a datetime on the way out.
+back into a datetime on the way out. On the way in, the mapper lifts the envelope (event id,
+schema version, occurred_at, recorded_at, actor) out of the event into the columns the store
+keeps beside the payload (``CaseStoredEvent``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 import orjson
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+
+from infra.recorders import CaseStoredEvent
 
 
 class OrjsonTranscoder(Transcoder):
@@ -23,6 +27,21 @@ class OrjsonTranscoder(Transcoder):
 
 
 class CaseEventMapper(Mapper):
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        stored = super().to_stored_event(domain_event)
+        envelope = domain_event.envelope
+        return CaseStoredEvent(
+            originator_id=stored.originator_id,
+            originator_version=stored.originator_version,
+            topic=stored.topic,
+            state=stored.state,
+            event_id=envelope["event_id"],
+            schema_version=envelope["schema_version"],
+            occurred_at=datetime.fromisoformat(envelope["occurred_at"]),
+            recorded_at=domain_event.timestamp,
+            actor=orjson.dumps(envelope["actor"], option=orjson.OPT_SORT_KEYS).decode(),
+        )
+
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         event = super().to_domain_event(stored_event)
         state = event.__dict__

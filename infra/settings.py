@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     )
     database_schema: str = Field(default="public", description="PostgreSQL schema for the tables")
     pool_size: int = Field(default=10, ge=1, le=200)
+    create_tables: bool = Field(
+        default=True,
+        description="create the store's tables at start; false when the application connects "
+        "as a role that may only record and read (run `caseledger migrate` as the owner first)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, validation_alias=AliasChoices("CASELEDGER_PORT", "PORT"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -13,26 +13,26 @@ from infra.settings import Settings
 COMMON = {
     "TRANSCODER_TOPIC": "infra.serialization:OrjsonTranscoder",
     "MAPPER_TOPIC": "infra.serialization:CaseEventMapper",
-    "CREATE_TABLE": "y",
 }
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
     """The one place where settings become eventsourcing configuration."""
     url = urlsplit(settings.database_url)
+    common = {**COMMON, "CREATE_TABLE": "y" if settings.create_tables else "n"}
     if settings.store == "sqlite":
         path = settings.database_url.removeprefix("sqlite:///")
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return {
-            **COMMON,
+            **common,
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "APPLICATION_RECORDER_TOPIC": "infra.recorders:SQLiteCaseRecorder",
             "SQLITE_DBNAME": path if path != ":memory:" else "file::memory:?cache=shared",
             "SQLITE_LOCK_TIMEOUT": "30",
         }
     return {
-        **COMMON,
+        **common,
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "APPLICATION_RECORDER_TOPIC": "infra.recorders:PostgresCaseRecorder",
         "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",

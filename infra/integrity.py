@@ -1,0 +1,257 @@
+"""Integrity of the stored record: the per-case hash chain and its verification.
+
+Each stored event carries ``hash = SHA-256(previous hash || canonical bytes)``, where the previous
+hash is that of the event before it in the same case (``GENESIS`` for version 1) and the canonical
+bytes are every envelope column and the payload exactly as stored (if payloads are ever encrypted,
+the ciphertext), each length-prefixed so that no two different rows share an encoding::
+
+    b"caseledger/1" | event_id | case_id | version | type | schema_version
+                    | occurred_at | recorded_at | actor | payload
+
+Timestamps are UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``; ``actor`` is the stored JSON text.
+
+``verify`` recomputes every hash from the stored bytes, checks each case's versions run 1..n
+without a gap and that each link holds, and checks the global log against the events: positions
+1..N without a gap, each naming an event that exists with the same id, case and version. An
+attacker with the database owner's rights who alters, removes or swaps stored rows without
+recomputing the chain is found and located. One who recomputes every hash from the altered
+row onwards is not: keep the ``head`` that ``verify`` prints (the last position and its hash)
+outside the database to anchor the record up to that point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import groupby
+from uuid import UUID
+
+GENESIS = hashlib.sha256(b"caseledger genesis").digest()
+DOMAIN_TAG = b"caseledger/1"
+MAX_PROBLEMS = 100
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_bytes(
+    event_id: str,
+    case_id: UUID,
+    version: int,
+    type: str,
+    schema_version: int,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    actor: str,
+    payload: bytes,
+) -> bytes:
+    fields = [
+        DOMAIN_TAG,
+        event_id.encode(),
+        str(case_id).encode(),
+        str(version).encode(),
+        type.encode(),
+        str(schema_version).encode(),
+        utc_text(occurred_at).encode(),
+        utc_text(recorded_at).encode(),
+        actor.encode(),
+        payload,
+    ]
+    return b"".join(len(f).to_bytes(8, "big") + f for f in fields)
+
+
+def chain_hash(previous: bytes, canonical: bytes) -> bytes:
+    return hashlib.sha256(previous + canonical).digest()
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """One row of the events table, as stored, with its global position if it has one."""
+
+    event_id: str
+    case_id: UUID
+    version: int
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: str
+    payload: bytes
+    hash: bytes
+    position: int | None = None
+
+    def canonical(self) -> bytes:
+        return canonical_bytes(
+            self.event_id,
+            self.case_id,
+            self.version,
+            self.type,
+            self.schema_version,
+            self.occurred_at,
+            self.recorded_at,
+            self.actor,
+            self.payload,
+        )
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One entry of the global log: a position and the event it names."""
+
+    position: int
+    event_id: str
+    case_id: UUID
+    version: int
+    event_present: bool
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A broken link: where (case, version, event id, position) and what is wrong."""
+
+    kind: str
+    detail: str
+    case_id: UUID | None = None
+    version: int | None = None
+    event_id: str | None = None
+    position: int | None = None
+
+    def describe(self) -> str:
+        where = ", ".join(
+            f"{name} {value}"
+            for name, value in (
+                ("case", self.case_id),
+                ("version", self.version),
+                ("event", self.event_id),
+                ("position", self.position),
+            )
+            if value is not None
+        )
+        return f"{where}: {self.detail}" if where else self.detail
+
+
+@dataclass
+class VerificationReport:
+    events: int = 0
+    cases: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    head_position: int | None = None
+    head_hash: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    @property
+    def first_broken(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
+
+    def summary(self) -> str:
+        if self.ok:
+            head = (
+                f"; log head position {self.head_position} hash {self.head_hash}"
+                if self.head_position is not None
+                else ""
+            )
+            return f"verified {self.events} events in {self.cases} cases{head}"
+        first = self.first_broken
+        assert first is not None
+        return (
+            f"BROKEN: {self.problem_count} problem(s) in {self.events} events of {self.cases} "
+            f"cases; first broken link: {first.kind} at {first.describe()}"
+        )
+
+    def add(self, problem: Problem) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
+
+def verify(
+    events: Iterable[StoredRow], log: Iterable[LogRow], *, whole_log: bool
+) -> VerificationReport:
+    """Check every stored event against its hash and its case's chain, and the log against them.
+
+    ``events`` must come ordered by case then version, ``log`` by position. With
+    ``whole_log`` the log must hold positions 1..N without a gap (false when only one case's
+    entries are checked).
+    """
+    report = VerificationReport()
+    log_problems: list[Problem] = []
+    expected_position = 1
+    for entry in log:
+        if whole_log and entry.position != expected_position:
+            log_problems.append(
+                Problem(
+                    "log_gap",
+                    f"the global log skips from position {expected_position - 1} to "
+                    f"{entry.position}: entries were removed",
+                    position=expected_position,
+                )
+            )
+        expected_position = entry.position + 1
+        if not entry.event_present:
+            log_problems.append(
+                Problem(
+                    "event_missing",
+                    "the global log names this event but the events table no longer holds it",
+                    entry.case_id,
+                    entry.version,
+                    entry.event_id,
+                    entry.position,
+                )
+            )
+        report.head_position = entry.position
+
+    removed = {(p.case_id, p.version): p.event_id for p in log_problems if p.case_id}
+    case_problems: list[Problem] = []
+    for case_id, rows in groupby(events, key=lambda r: r.case_id):
+        report.cases += 1
+        case_problems.extend(_check_case(case_id, rows, report, removed))
+    for problem in sorted(case_problems + log_problems, key=_location):
+        report.add(problem)
+    return report
+
+
+def _check_case(
+    case_id: UUID,
+    rows: Iterator[StoredRow],
+    report: VerificationReport,
+    removed: dict[tuple[UUID | None, int | None], str | None],
+) -> Iterator[Problem]:
+    previous = GENESIS
+    expected_version = 1
+    for row in rows:
+        report.events += 1
+        if row.version != expected_version:
+            yield Problem(
+                "version_gap",
+                f"versions jump from {expected_version - 1} to {row.version}: "
+                f"{row.version - expected_version} event(s) removed",
+                case_id,
+                expected_version,
+                removed.get((case_id, expected_version)),
+            )
+        recomputed = chain_hash(previous, row.canonical())
+        if recomputed != row.hash:
+            yield Problem(
+                "hash_mismatch",
+                "the stored bytes do not hash to the stored hash (altered, removed or moved "
+                "since recorded)",
+                case_id,
+                row.version,
+                row.event_id,
+                row.position,
+            )
+        if row.position is not None and row.position == report.head_position:
+            report.head_hash = row.hash.hex()
+        previous = row.hash
+        expected_version = row.version + 1
+
+
+def _location(problem: Problem) -> tuple[str, int, int]:
+    return (str(problem.case_id or ""), problem.version or 0, problem.position or 0)
