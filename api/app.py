@@ -11,7 +11,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 
 from api.errors import install_error_handlers
-from api.routes import cases, health
+from api.routes import audit, cases, events, health
 from domain.application import CaseLedger
 from infra.logging import configure_logging
 from infra.settings import Settings
@@ -48,6 +48,8 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
     app.middleware("http")(_request_log)
     app.include_router(health.router)
     app.include_router(cases.router)
+    app.include_router(events.router)
+    app.include_router(audit.router)
     return app
 
 

@@ -123,9 +123,59 @@ class EventPublic(BaseModel):
     data: dict[str, Any]
     voided: bool = Field(description="an EntryVoided in force voids this event")
     corrected_by: list[str] = Field(description="ids of EntryCorrected events in force on it")
+    hash: str | None = Field(
+        description="SHA-256 (hex) over this event's stored bytes and the previous event's hash"
+    )
 
 
 class HistoryPublic(BaseModel):
     case_id: UUID
     version: int
     events: list[EventPublic]
+
+
+class LogEventPublic(BaseModel):
+    """One event of the global log, with its envelope, data, position and integrity hash."""
+
+    position: int
+    event_id: str
+    case_id: UUID
+    version: int
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: dict[str, Any]
+    acting_body: dict[str, Any] | None
+    document: dict[str, Any] | None
+    legal_basis: dict[str, Any] | None
+    correlation_id: str | None
+    causation_id: str | None
+    data: dict[str, Any]
+    hash: str
+
+
+class LogPagePublic(BaseModel):
+    events: list[LogEventPublic]
+    next_after: int = Field(description="pass as `after` to read on: the last position served")
+
+
+class IntegrityProblemPublic(BaseModel):
+    kind: Literal["hash_mismatch", "version_gap", "event_missing", "log_gap"]
+    detail: str
+    case_id: UUID | None
+    version: int | None
+    event_id: str | None
+    position: int | None
+
+
+class VerificationPublic(BaseModel):
+    ok: bool
+    summary: str = Field(description='"verified N events in M cases" or the first broken link')
+    events: int
+    cases: int
+    head_position: int | None = Field(description="the last log position checked")
+    head_hash: str | None = Field(description="its hash: keep it elsewhere to anchor the record")
+    problem_count: int
+    first_broken: IntegrityProblemPublic | None
+    problems: list[IntegrityProblemPublic] = Field(description="the first 100 problems")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from infra.settings import Settings
@@ -49,6 +51,78 @@ def demo(
     typer.echo(
         f"recorded {summary.events} events in {summary.cases} cases for {summary.people} people "
         f"in {summary.elapsed_seconds:.1f} s ({settings.store})"
+    )
+
+
+@cli.command()
+def verify(
+    case: str | None = typer.Option(None, "--case", help="verify one case (its id)"),
+) -> None:
+    """Recompute every stored hash, check each case's chain and the global log.
+
+    Prints "verified N events in M cases" (exit 0) or the first broken link (exit 1).
+    """
+    from uuid import UUID
+
+    from domain.errors import CaseNotFound
+    from infra.store import build_application, verify_store
+
+    try:
+        case_id = UUID(case) if case else None
+    except ValueError:
+        raise typer.BadParameter(f"not a case id: {case}", param_hint="--case") from None
+    settings = Settings()
+    app = build_application(settings)
+    try:
+        report = verify_store(app, case_id)
+    except CaseNotFound as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+    finally:
+        app.close()
+    typer.echo(report.summary())
+    for problem in report.problems[1:10]:
+        typer.echo(f"  also: {problem.kind} at {problem.describe()}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@cli.command()
+def migrate(
+    grant_to: str | None = typer.Option(
+        None,
+        help="PostgreSQL role the application connects as: created if missing (password from "
+        "CASELEDGER_APP_PASSWORD), given INSERT and SELECT on the store and nothing more",
+    ),
+) -> None:
+    """Create the store's tables, indexes and append-only triggers, as the database owner."""
+    from psycopg.sql import SQL, Identifier
+
+    from infra.store import build_application
+
+    settings = Settings(create_tables=True)
+    if grant_to and settings.store != "postgres":
+        raise typer.BadParameter("roles exist only on PostgreSQL", param_hint="--grant-to")
+    app = build_application(settings)
+    try:
+        if grant_to:
+            recorder = app.recorder
+            password = os.environ.get("CASELEDGER_APP_PASSWORD")
+            with recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
+                curs.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (grant_to,))
+                if curs.fetchone() is None:
+                    curs.execute(
+                        SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                            Identifier(grant_to), password
+                        )
+                        if password
+                        else SQL("CREATE ROLE {} LOGIN").format(Identifier(grant_to))
+                    )
+            recorder.grant_writer(grant_to)  # type: ignore[attr-defined]
+    finally:
+        app.close()
+    typer.echo(
+        f"store ready ({settings.store})"
+        + (f"; role {grant_to} may INSERT and SELECT only" if grant_to else "")
     )
 
 

@@ -205,7 +205,8 @@ def verify(
                     entry.position,
                 )
             )
-        report.head_position = entry.position
+        if whole_log:
+            report.head_position = entry.position
 
     removed = {(p.case_id, p.version): p.event_id for p in log_problems if p.case_id}
     case_problems: list[Problem] = []

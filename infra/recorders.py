@@ -65,8 +65,8 @@ from infra.integrity import (
     LogRow,
     StoredRow,
     VerificationReport,
-    chain_hash,
     canonical_bytes,
+    chain_hash,
     utc_text,
     verify,
 )
@@ -428,6 +428,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             sql(
                 "CREATE TABLE IF NOT EXISTS {schema}.{log} ("
                 "position bigint PRIMARY KEY, "
+                "tx_id xid8 NOT NULL, "
                 "row_id bigint NOT NULL UNIQUE, "
                 "event_id text NOT NULL, "
                 "case_id uuid NOT NULL, "
@@ -469,8 +470,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         )
         self.sequence_statement = sql(
             "WITH last AS ("
-            " SELECT l.position, e.tx_id, e.row_id FROM {schema}.{log} l"
-            " JOIN {schema}.{events} e ON e.row_id = l.row_id ORDER BY l.position DESC LIMIT 1"
+            " SELECT position, tx_id, row_id FROM {schema}.{log} ORDER BY position DESC LIMIT 1"
             "), cur AS ("
             " SELECT coalesce((SELECT position FROM last), 0) AS position,"
             " coalesce((SELECT tx_id FROM last), '0'::xid8) AS tx_id,"
@@ -482,9 +482,9 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             " AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())"
             " ORDER BY e.tx_id, e.row_id LIMIT %(batch)s"
             "), ins AS ("
-            " INSERT INTO {schema}.{log} (position, row_id, event_id, case_id, version)"
+            " INSERT INTO {schema}.{log} (position, tx_id, row_id, event_id, case_id, version)"
             " SELECT cur.position + row_number() OVER (ORDER BY todo.tx_id, todo.row_id),"
-            " todo.row_id, todo.event_id, todo.case_id, todo.version FROM todo, cur"
+            " todo.tx_id, todo.row_id, todo.event_id, todo.case_id, todo.version FROM todo, cur"
             " RETURNING position"
             "), told AS ("
             " SELECT pg_notify(%(channel)s, max(position)::text) FROM ins HAVING count(*) > 0"
@@ -710,9 +710,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         """Where each of these event ids is already recorded: id -> (case id, version)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.locate_statement, (list(event_ids),))
-            return {
-                row["event_id"]: (row["case_id"], row["version"]) for row in curs.fetchall()
-            }
+            return {row["event_id"]: (row["case_id"], row["version"]) for row in curs.fetchall()}
 
     def verify(self, case_id: UUID | None = None) -> VerificationReport:
         """Recompute every hash and check every chain and the log (``infra.integrity``).
@@ -770,9 +768,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("GRANT USAGE ON SCHEMA {schema} TO {role}").format(**names))
             curs.execute(
-                SQL(
-                    "REVOKE ALL ON {schema}.{events}, {schema}.{log} FROM {role}"
-                ).format(**names)
+                SQL("REVOKE ALL ON {schema}.{events}, {schema}.{log} FROM {role}").format(**names)
             )
             curs.execute(
                 SQL("GRANT SELECT, INSERT ON {schema}.{events}, {schema}.{log} TO {role}").format(

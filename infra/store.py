@@ -6,8 +6,11 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 from domain.application import CaseLedger, utcnow
+from domain.errors import CaseNotFound
+from infra.integrity import VerificationReport
 from infra.settings import Settings
 
 COMMON = {
@@ -49,3 +52,11 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
 
 def build_application(settings: Settings, clock: Callable[[], datetime] = utcnow) -> CaseLedger:
     return CaseLedger(env=eventsourcing_env(settings), clock=clock)
+
+
+def verify_store(ledger: CaseLedger, case_id: UUID | None = None) -> VerificationReport:
+    """Verify the whole store, or one case (404 if the store holds nothing of it)."""
+    report: VerificationReport = ledger.recorder.verify(case_id)  # type: ignore[attr-defined]
+    if case_id is not None and report.events == 0 and report.ok:
+        raise CaseNotFound(f"no case {case_id}")
+    return report

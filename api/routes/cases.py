@@ -144,9 +144,9 @@ def get_case(
 
 @router.get("/{case_id}/history", response_model=HistoryPublic)
 def get_history(case_id: UUID, ledger: LedgerDep) -> HistoryPublic:
-    """Every event of the case, in order, with its full envelope and global position."""
+    """Every event of the case, in order, with its envelope, global position and hash."""
     record = ledger.get_case(case_id)
-    positions = ledger.positions(case_id)
+    seals = ledger.seals(case_id)
     corrected_by: dict[str, list[str]] = {}
     for c in record.state.corrections:
         corrected_by.setdefault(c["corrects_event_id"], []).append(c["event_id"])
@@ -155,7 +155,7 @@ def get_history(case_id: UUID, ledger: LedgerDep) -> HistoryPublic:
             event_id=e.event_id,
             case_id=case_id,
             version=e.version,
-            position=positions.get(e.version),
+            position=seals[e.version].position if e.version in seals else None,
             type=e.type,
             schema_version=e.schema_version,
             occurred_at=e.occurred_at,
@@ -169,6 +169,7 @@ def get_history(case_id: UUID, ledger: LedgerDep) -> HistoryPublic:
             data=e.data,
             voided=e.event_id in record.state.voided,
             corrected_by=corrected_by.get(e.event_id, []),
+            hash=seals[e.version].hash if e.version in seals else None,
         )
         for e in record.entries
     ]

@@ -1,0 +1,47 @@
+"""Integrity and audit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from api.deps import ActorDep, LedgerDep
+from api.schemas import IntegrityProblemPublic, VerificationPublic
+from infra.integrity import Problem
+from infra.store import verify_store
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+@router.get("/verify", response_model=VerificationPublic)
+def verify(
+    ledger: LedgerDep,
+    actor: ActorDep,
+    case_id: Annotated[UUID | None, Query(description="one case; default: the whole store")] = None,
+) -> VerificationPublic:
+    """Recompute every stored hash and check each chain and the global log; the first break."""
+    report = verify_store(ledger, case_id)
+    return VerificationPublic(
+        ok=report.ok,
+        summary=report.summary(),
+        events=report.events,
+        cases=report.cases,
+        head_position=report.head_position,
+        head_hash=report.head_hash,
+        problem_count=report.problem_count,
+        first_broken=_public(report.first_broken) if report.first_broken else None,
+        problems=[_public(p) for p in report.problems],
+    )
+
+
+def _public(problem: Problem) -> IntegrityProblemPublic:
+    return IntegrityProblemPublic(
+        kind=problem.kind,  # type: ignore[arg-type]
+        detail=problem.detail,
+        case_id=problem.case_id,
+        version=problem.version,
+        event_id=problem.event_id,
+        position=problem.position,
+    )
