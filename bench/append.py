@@ -40,7 +40,7 @@ from domain.application import CaseLedger
 from domain.case import NewEvent
 from domain.events import Actor
 from infra.settings import Settings
-from infra.store import build_application
+from infra.store import build_application, eventsourcing_env
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 ACTOR = Actor(id="bench-counsellor", role="counsellor", unit="01.004.00127")
@@ -56,6 +56,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--cases", type=int, default=None, metavar="C", help="cases to open (default max(4W, 50))"
     )
     p.add_argument(
+        "--recorder",
+        choices=["caseledger", "stock"],
+        default="caseledger",
+        help="stock: the library's PostgresApplicationRecorder under the same application",
+    )
+    p.add_argument(
+        "--compare-stock",
+        action="store_true",
+        help="then run the same work on the stock recorder (fresh schema) and print its figure",
+    )
+    p.add_argument(
+        "--no-reader",
+        action="store_true",
+        help="do not tail the global log while writing",
+    )
+    p.add_argument(
         "--database-url",
         default=None,
         help="PostgreSQL URL (default $CASELEDGER_TEST_DATABASE_URL or " + DEFAULT_PG + ")",
@@ -69,6 +85,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--cases must be at least 1")
     if args.database_url and args.store != "postgres":
         p.error("--database-url is for --store postgres")
+    if (args.recorder == "stock" or args.compare_stock) and args.store != "postgres":
+        p.error("--recorder stock and --compare-stock are for --store postgres")
     return args
 
 
@@ -156,16 +174,39 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
+def build(settings: Settings, recorder: str) -> CaseLedger:
+    """Our application, on our recorder or on the library's stock PostgreSQL recorder."""
+    if recorder == "caseledger":
+        return build_application(settings)
+    env = eventsourcing_env(settings)
+    del env["APPLICATION_RECORDER_TOPIC"]
+    return CaseLedger(env=env)
+
+
 def run(args: argparse.Namespace) -> int:
+    status, figure = run_once(args, args.recorder)
+    if args.compare_stock:
+        print("--- stock eventsourcing PostgresApplicationRecorder, same work ---")
+        stock_status, stock = run_once(args, "stock", reader=False)
+        print(f"stock_events_per_s={stock:.1f}")
+        print(f"ratio_to_stock={figure / stock:.2f}")
+        status = status or stock_status
+    print(f"events_per_s={figure:.1f}")
+    return status
+
+
+def run_once(args: argparse.Namespace, recorder: str, reader: bool = True) -> tuple[int, float]:
     with fresh_store(args) as (settings, where):
-        app = build_application(settings)
+        app = build(settings, recorder)
         try:
-            return measure(app, args, where)
+            return measure(
+                app, args, f"{where}, recorder {recorder}", reader and not args.no_reader
+            )
         finally:
             app.close()
 
 
-def measure(app: CaseLedger, args: argparse.Namespace, where: str) -> int:
+def measure(app: CaseLedger, args: argparse.Namespace, where: str, tail: bool) -> tuple[int, float]:
     w, n, c = args.writers, args.events, args.cases
     print(f"store={args.store} ({where})")
     print(f"writers={w} events={n} cases={c}")
@@ -201,6 +242,7 @@ def measure(app: CaseLedger, args: argparse.Namespace, where: str) -> int:
             mine.append(time.perf_counter() - t)
 
     threads = [threading.Thread(target=writer, args=(k,), name=f"writer-{k}") for k in range(w)]
+    reader = Tail(app, after=app.recorder.max_notification_id() or 0, expected=n) if tail else None
     for th in threads:
         th.start()
     start.wait()
@@ -208,6 +250,8 @@ def measure(app: CaseLedger, args: argparse.Namespace, where: str) -> int:
     for th in threads:
         th.join()
     wall = time.perf_counter() - t_start
+    if reader:
+        reader.finish(timeout=30)
 
     done = sorted(x * 1000 for per in latencies for x in per)
     for e in errors[:5]:
@@ -220,8 +264,57 @@ def measure(app: CaseLedger, args: argparse.Namespace, where: str) -> int:
         print(f"append_latency_p95_ms={percentile(done, 95):.3f}")
         print(f"append_latency_p99_ms={percentile(done, 99):.3f}")
         print(f"append_latency_max_ms={done[-1]:.3f}")
-    print(f"events_per_s={len(done) / wall:.1f}")
-    return 1 if errors else 0
+    if reader:
+        reader.report(t_start + wall)
+    print(f"run_events_per_s={len(done) / wall:.1f}")
+    failed = bool(errors) or (reader is not None and not reader.complete)
+    return (1 if failed else 0), len(done) / wall
+
+
+class Tail:
+    """A reader following the global log while the writers write (what a projection does).
+
+    It polls ``select_notifications`` after its last position, checks that positions come
+    one after another with no gap and no repeat, and notes when it saw each one.
+    """
+
+    def __init__(self, app: CaseLedger, after: int, expected: int) -> None:
+        self.app, self.last, self.expected = app, after, expected
+        self.seen: list[float] = []
+        self.problems: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.follow, name="tail")
+        self.thread.start()
+
+    def follow(self) -> None:
+        while not (self.stop.is_set() and len(self.seen) >= self.expected):
+            page = self.app.recorder.select_notifications(
+                start=self.last, limit=1000, inclusive_of_start=False
+            )
+            now = time.perf_counter()
+            for n in page:
+                if n.id != self.last + 1:
+                    self.problems.append(f"position {n.id} after {self.last}")
+                self.last = n.id
+                self.seen.append(now)
+            if not page:
+                if self.stop.is_set() and time.perf_counter() > self.deadline:
+                    return
+                time.sleep(0.002)
+
+    def finish(self, timeout: float) -> None:
+        self.deadline = time.perf_counter() + timeout
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def complete(self) -> bool:
+        return len(self.seen) == self.expected and not self.problems
+
+    def report(self, writers_done: float) -> None:
+        caught_up = (self.seen[-1] - writers_done) * 1000 if self.seen else float("nan")
+        print(f"reader_events={len(self.seen)} reader_gaps_or_repeats={len(self.problems)}")
+        print(f"reader_caught_up_after_last_append_ms={max(caught_up, 0.0):.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:

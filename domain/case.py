@@ -173,6 +173,16 @@ class Case(Aggregate):
         self.entries: list[Entry] = []
         self._state: CaseState | None = None
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Case:
+        """A copy for one command (the repository copies cached cases): entries are frozen
+        records and the derived state is never changed once derived, so only the lists that
+        a command appends to are copied."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.entries = list(self.entries)
+        copy._pending_events = list(self._pending_events)
+        return copy
+
     # --- commands --------------------------------------------------------------------------
 
     @classmethod

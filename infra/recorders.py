@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -377,6 +378,64 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
+class GroupSequencer:
+    """Runs sequencer passes for all the writers of one process, so that they share them.
+
+    A writer that has committed hands its row ids over and waits; one thread runs a pass for
+    everything waiting, then another while writers keep arriving (each pass sequences all that
+    committed before it), and wakes the writers whose rows got positions. Rows held back by an
+    older open transaction are retried with a growing pause; a writer stops waiting after its
+    timeout and answers without a position.
+    """
+
+    def __init__(self, recorder: PostgresCaseRecorder) -> None:
+        self.recorder = recorder
+        self.changed = threading.Condition()
+        self.waiting: set[int] = set()
+        self.found: dict[int, int] = {}
+        self.thread: threading.Thread | None = None
+
+    def await_positions(self, row_ids: list[int], timeout: float) -> dict[int, int]:
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            self.waiting.update(row_ids)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="sequencer", daemon=True)
+                self.thread.start()
+            self.changed.notify_all()
+            while not all(r in self.found for r in row_ids):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.changed.wait(remaining)
+            self.waiting.difference_update(row_ids)
+            return {r: self.found.pop(r) for r in row_ids if r in self.found}
+
+    def _run(self) -> None:
+        pause = 0.0
+        while True:
+            with self.changed:
+                while not (self.waiting - self.found.keys()):
+                    if not self.changed.wait(timeout=5.0) and not self.waiting:
+                        self.thread = None
+                        return  # idle: the next writer starts a new thread
+                wanted = list(self.waiting - self.found.keys())
+            try:
+                with self.recorder.datastore.get_connection() as conn:
+                    found = self.recorder._sequence(conn, wait=True, row_ids=wanted)
+            except Exception:  # the store is unreachable or closed: writers time out
+                found = {}
+                pause = 0.05
+            with self.changed:
+                self.found.update((r, p) for r, p in found.items() if r in self.waiting)
+                self.changed.notify_all()
+            if len(found) < len(wanted):  # an older transaction still open holds them back
+                pause = min(max(pause * 2, 0.0005), 0.05)
+                time.sleep(pause)
+            else:
+                pause = 0.0
+
+
 class PostgresCaseRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, events_table_name: str = EVENTS_TABLE):
         super().__init__(datastore, events_table_name=events_table_name)
@@ -468,30 +527,56 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             "{schema}.{events} p WHERE p.case_id = %(case_id)s AND p.version = %(version)s - 1)"
             " END || %(canonical)s)) RETURNING row_id"
         )
-        self.sequence_statement = sql(
-            "WITH last AS ("
-            " SELECT position, tx_id, row_id FROM {schema}.{log} ORDER BY position DESC LIMIT 1"
-            "), cur AS ("
-            " SELECT coalesce((SELECT position FROM last), 0) AS position,"
-            " coalesce((SELECT tx_id FROM last), '0'::xid8) AS tx_id,"
-            " coalesce((SELECT row_id FROM last), 0) AS row_id"
-            "), todo AS ("
-            " SELECT e.row_id, e.tx_id, e.event_id, e.case_id, e.version"
-            " FROM {schema}.{events} e, cur"
-            " WHERE (e.tx_id, e.row_id) > (cur.tx_id, cur.row_id)"
-            " AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())"
-            " ORDER BY e.tx_id, e.row_id LIMIT %(batch)s"
-            "), ins AS ("
-            " INSERT INTO {schema}.{log} (position, tx_id, row_id, event_id, case_id, version)"
-            " SELECT cur.position + row_number() OVER (ORDER BY todo.tx_id, todo.row_id),"
-            " todo.tx_id, todo.row_id, todo.event_id, todo.case_id, todo.version FROM todo, cur"
-            " RETURNING position"
-            "), told AS ("
-            " SELECT pg_notify(%(channel)s, max(position)::text) FROM ins HAVING count(*) > 0"
-            ") SELECT (SELECT count(*) FROM ins) AS added, (SELECT count(*) FROM told) AS told"
+        function = Identifier(f"{self.log_table}_sequence")
+        self.sql_create_statements.append(
+            sql(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}("
+                "batch integer, channel text, wait boolean, wanted bigint[]) "
+                "RETURNS TABLE (event_row bigint, log_position bigint) LANGUAGE plpgsql AS $$ "
+                "DECLARE added bigint; total bigint := 0; "
+                "BEGIN "
+                # see _sequence and the module docstring: why an asynchronous commit is safe
+                "PERFORM set_config('synchronous_commit', 'off', true); "
+                "IF wait THEN PERFORM pg_advisory_xact_lock({key}); "
+                "ELSIF NOT pg_try_advisory_xact_lock({key}) THEN "
+                " RETURN QUERY SELECT l.row_id, l.position FROM {schema}.{log} l"
+                " WHERE l.row_id = ANY(wanted); RETURN; "
+                "END IF; "
+                "LOOP "
+                # a new snapshot per statement: it sees every pass committed before the lock
+                " WITH last AS ("
+                "  SELECT l.position, l.tx_id, l.row_id FROM {schema}.{log} l"
+                "  ORDER BY l.position DESC LIMIT 1"
+                " ), cur AS ("
+                "  SELECT coalesce((SELECT last.position FROM last), 0) AS position,"
+                "  coalesce((SELECT last.tx_id FROM last), '0'::xid8) AS tx_id,"
+                "  coalesce((SELECT last.row_id FROM last), 0) AS row_id"
+                " ), todo AS ("
+                "  SELECT e.row_id, e.tx_id, e.event_id, e.case_id, e.version"
+                "  FROM {schema}.{events} e, cur"
+                "  WHERE (e.tx_id, e.row_id) > (cur.tx_id, cur.row_id)"
+                # every transaction below this horizon has ended: these rows are final
+                "  AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())"
+                "  ORDER BY e.tx_id, e.row_id LIMIT batch"
+                " ) INSERT INTO {schema}.{log}"
+                " (position, tx_id, row_id, event_id, case_id, version)"
+                " SELECT cur.position + row_number() OVER (ORDER BY todo.tx_id, todo.row_id),"
+                " todo.tx_id, todo.row_id, todo.event_id, todo.case_id, todo.version"
+                " FROM todo, cur; "
+                " GET DIAGNOSTICS added = ROW_COUNT; "
+                " total := total + added; "
+                " EXIT WHEN added < batch; "
+                "END LOOP; "
+                "IF total > 0 THEN PERFORM pg_notify(channel, total::text); END IF; "
+                "RETURN QUERY SELECT l.row_id, l.position FROM {schema}.{log} l"
+                " WHERE l.row_id = ANY(wanted); "
+                "END $$",
+                function=function,
+                key=SQL(str(self.lock_key)),
+            )
         )
-        self.positions_of_rows_statement = sql(
-            "SELECT row_id, position FROM {schema}.{log} WHERE row_id = ANY(%s)"
+        self.sequence_call = sql(
+            "SELECT * FROM {schema}.{function}(%s, %s, %s, %s::bigint[])", function=function
         )
         self.select_rows_statement = sql(
             "SELECT version, type, payload FROM {schema}.{events} WHERE case_id = %s"
@@ -515,6 +600,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             "AND e.version = l.version) AS present "
             "FROM {schema}.{log} l LEFT JOIN {schema}.{events} e ON e.row_id = l.row_id "
         )
+        self.sequencer = GroupSequencer(self)
         self.verify_events_statement = sql(
             "SELECT e.event_id, e.case_id, e.version, e.type, e.schema_version, e.occurred_at, "
             "e.recorded_at, e.actor, e.payload, e.hash, l.position "
@@ -526,21 +612,29 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> list[int | None]:
-        """Insert the events (hash chained in SQL), commit, then wait for their positions."""
+        """Insert the events (hash chained in SQL), commit, then wait for their positions.
+
+        A single event is one statement (its own transaction: one round trip); several are
+        one pipelined transaction. Then one sequencer pass, which also answers the positions.
+        """
         if not stored_events:
             return []
         params = [self._row_params(_case_stored(s)) for s in stored_events]
         with self.datastore.get_connection() as conn:
-            with conn.transaction(), conn.cursor() as curs:
-                curs.executemany(self.insert_row_statement, params, returning=True)
-                row_ids = []
-                while True:
-                    row = curs.fetchone()
-                    assert row is not None
-                    row_ids.append(row["row_id"])
-                    if not curs.nextset():
-                        break
-            positions = self._await_positions(conn, row_ids)
+            if len(params) == 1:
+                row = conn.execute(self.insert_row_statement, params[0], prepare=True).fetchone()
+                row_ids = [row["row_id"]]
+            else:
+                with conn.transaction(), conn.cursor() as curs:
+                    curs.executemany(self.insert_row_statement, params, returning=True)
+                    row_ids = []
+                    while True:
+                        row = curs.fetchone()
+                        assert row is not None
+                        row_ids.append(row["row_id"])
+                        if not curs.nextset():
+                            break
+        positions = self._await_positions(row_ids)
         return [positions.get(row_id) for row_id in row_ids]
 
     def _row_params(self, stored: CaseStoredEvent) -> dict[str, Any]:
@@ -558,45 +652,27 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             "canonical": stored.canonical(),
         }
 
-    def _await_positions(self, conn: Any, row_ids: list[int]) -> dict[int, int]:
-        """Run sequencer passes until these rows have positions, or the wait is over."""
-        deadline = time.monotonic() + POSITION_WAIT_SECONDS
-        pause = 0.0005
-        while True:
-            with conn.transaction(), conn.cursor() as curs:
-                self._sequence(curs, wait=True)
-                curs.execute(self.positions_of_rows_statement, (row_ids,))
-                found = {row["row_id"]: row["position"] for row in curs.fetchall()}
-            if len(found) == len(row_ids) or time.monotonic() > deadline:
-                return found
-            time.sleep(pause)  # an older transaction is still open: it holds the log back
-            pause = min(pause * 2, 0.05)
+    def _await_positions(self, row_ids: list[int]) -> dict[int, int]:
+        """The positions of these rows, once a sequencer pass has assigned them (or timeout)."""
+        return self.sequencer.await_positions(row_ids, POSITION_WAIT_SECONDS)
 
-    def _sequence(self, curs: Any, *, wait: bool) -> int:
-        """One sequencer pass in the caller's transaction; how many positions it added."""
-        if wait:
-            curs.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
-        else:
-            curs.execute("SELECT pg_try_advisory_xact_lock(%s) AS locked", (self.lock_key,))
-            row = curs.fetchone()
-            if not row["locked"]:
-                return 0  # another pass is running: it sequences what we would
-        added = 0
-        while True:
-            curs.execute(
-                self.sequence_statement,
-                {"batch": SEQUENCE_BATCH, "channel": self.channel_name},
-                prepare=True,
-            )
-            row = curs.fetchone()
-            added += row["added"]
-            if row["added"] < SEQUENCE_BATCH:
-                return added
+    def _sequence(self, conn: Any, *, wait: bool, row_ids: Sequence[int] = ()) -> dict[int, int]:
+        """One sequencer pass (the database function, one statement and its own transaction).
 
-    def sequence(self) -> int:
+        Answers the positions of ``row_ids`` (after the pass). Without ``wait`` the pass is
+        skipped when another is running: that one sequences what this one would.
+        """
+        rows = conn.execute(
+            self.sequence_call,
+            (SEQUENCE_BATCH, self.channel_name, wait, list(row_ids)),
+            prepare=True,
+        ).fetchall()
+        return {row["event_row"]: row["log_position"] for row in rows}
+
+    def sequence(self) -> None:
         """Assign positions to every event whose transaction and all older ones have ended."""
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            return self._sequence(curs, wait=True)
+        with self.datastore.get_connection() as conn:
+            self._sequence(conn, wait=True)
 
     # --- reading ---
 
@@ -651,8 +727,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         statement += SQL(" ORDER BY l.position LIMIT %s")
         params.append(limit)
         with self.datastore.get_connection() as conn:
-            with conn.transaction(), conn.cursor() as curs:
-                self._sequence(curs, wait=False)
+            self._sequence(conn, wait=False)
             with conn.cursor() as curs:
                 curs.execute(statement, params, prepare=True)
                 return [
@@ -670,8 +745,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
 
     def max_notification_id(self) -> int | None:
         with self.datastore.get_connection() as conn:
-            with conn.transaction(), conn.cursor() as curs:
-                self._sequence(curs, wait=False)
+            self._sequence(conn, wait=False)
             with conn.cursor() as curs:
                 curs.execute(self.max_position_statement)
                 row = curs.fetchone()
@@ -698,10 +772,9 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                     return seals
                 if time.monotonic() > deadline:
                     return seals
-                with conn.transaction(), conn.cursor() as curs:
-                    if self._sequence(curs, wait=True) == 0:
-                        time.sleep(pause)
-                        pause = min(pause * 2, 0.05)
+                self._sequence(conn, wait=True)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
 
     def positions(self, case_id: UUID) -> dict[int, int]:
         return {v: s.position for v, s in self.seals(case_id).items() if s.position is not None}

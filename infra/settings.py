@@ -18,6 +18,12 @@ class Settings(BaseSettings):
     )
     database_schema: str = Field(default="public", description="PostgreSQL schema for the tables")
     pool_size: int = Field(default=10, ge=1, le=200)
+    aggregate_cache: int = Field(
+        default=5000,
+        ge=0,
+        description="cases kept in memory between requests (brought up to date from the store "
+        "at each load); 0 replays every case from the store each time",
+    )
     create_tables: bool = Field(
         default=True,
         description="create the store's tables at start; false when the application connects "

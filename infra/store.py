@@ -22,7 +22,14 @@ COMMON = {
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
     """The one place where settings become eventsourcing configuration."""
     url = urlsplit(settings.database_url)
-    common = {**COMMON, "CREATE_TABLE": "y" if settings.create_tables else "n"}
+    common = {
+        **COMMON,
+        "CREATE_TABLE": "y" if settings.create_tables else "n",
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache),
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+    }
+    if not settings.aggregate_cache:
+        del common["AGGREGATE_CACHE_MAXSIZE"]
     if settings.store == "sqlite":
         path = settings.database_url.removeprefix("sqlite:///")
         if path != ":memory:":

@@ -406,9 +406,7 @@ def test_the_verify_command_reports_a_verified_store_or_the_first_broken_link(
     clean = runner.invoke(cli, ["verify"])
     one = runner.invoke(cli, ["verify", "--case", str(case_id)])
     m = db.mark
-    db.run(
-        f"UPDATE {EVENTS} SET actor='{{}}' WHERE case_id={m} AND version=2", (db.key(case_id),)
-    )
+    db.run(f"UPDATE {EVENTS} SET actor='{{}}' WHERE case_id={m} AND version=2", (db.key(case_id),))
     broken = runner.invoke(cli, ["verify"])
 
     assert clean.exit_code == 0 and clean.output.startswith("verified 3 events in 1 cases")
@@ -438,5 +436,3 @@ def test_the_verify_route_reports_the_first_broken_link(
     assert broken["first_broken"]["version"] == 3
     assert unknown.status_code == 404
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "case_id"
-
-
