@@ -1,0 +1,123 @@
+"""PostgreSQL roles: migrations run as the owner; the application records as a role that may
+only INSERT and SELECT, so that even a bug or a stolen application password cannot rewrite
+the record."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from domain.case import NewEvent
+from domain.events import Actor
+from infra.cli import cli
+from infra.settings import Settings
+from infra.store import build_application
+from tests.conftest import pg_url
+
+ACTOR = Actor(id="officer-17", role="commune_police", unit="01.004.00127")
+
+
+def as_role(role: str) -> str:
+    url = urlsplit(pg_url())
+    netloc = f"{role}@{url.hostname}" + (f":{url.port}" if url.port else "")
+    return urlunsplit(url._replace(netloc=netloc))
+
+
+@pytest.fixture
+def app_role(pg_schema: str) -> Iterator[str]:
+    role = f"cl_app_{uuid.uuid4().hex[:8]}"
+    yield role
+    with psycopg.connect(pg_url(), autocommit=True) as conn:
+        conn.execute(f'DROP OWNED BY "{role}"')
+        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@pytest.fixture
+def migrated(pg_schema: str, app_role: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CASELEDGER_DATABASE_URL", pg_url())
+    monkeypatch.setenv("CASELEDGER_DATABASE_SCHEMA", pg_schema)
+    monkeypatch.setenv("CASELEDGER_LOG_JSON", "true")
+    result = CliRunner().invoke(cli, ["migrate", "--grant-to", app_role])
+    assert result.exit_code == 0, result.output
+    assert f"role {app_role} may INSERT and SELECT only" in result.output
+    return pg_schema
+
+
+def test_the_application_records_and_verifies_as_a_role_that_can_only_insert_and_select(
+    migrated: str, app_role: str
+) -> None:
+    settings = Settings(
+        environment="test",
+        database_url=as_role(app_role),
+        database_schema=migrated,
+        create_tables=False,
+    )
+    ledger = build_application(settings)
+    try:
+        opened = ledger.open_case(
+            NewEvent.parse(
+                "CaseOpened",
+                datetime(2021, 3, 2, tzinfo=UTC),
+                {
+                    "person": {
+                        "full_name": "Nguyễn Văn A",
+                        "date_of_birth": "1995-04-12",
+                        "sex": "male",
+                        "residence_unit": "01.004.00127",
+                        "address": "12 ngõ 5",
+                    },
+                    "source": "detection",
+                    "managing_unit": "01.004.00127",
+                },
+            ),
+            ACTOR,
+        )
+        [noted] = ledger.append(
+            opened.case_id,
+            [NewEvent.parse("NoteAdded", datetime(2021, 3, 3, tzinfo=UTC), {"text": "visit"})],
+            ACTOR,
+        )
+
+        assert (opened.position, noted.position) == (1, 2)
+        assert ledger.recorder.verify().summary().startswith("verified 2 events in 1 cases")
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE {schema}.caseledger_events SET actor = '{{}}'",
+        "DELETE FROM {schema}.caseledger_events",
+        "TRUNCATE {schema}.caseledger_events",
+        "DELETE FROM {schema}.caseledger_log",
+        "ALTER TABLE {schema}.caseledger_events DISABLE TRIGGER refuse_change",
+        "DROP TABLE {schema}.caseledger_log",
+    ],
+)
+def test_the_application_role_may_not_change_remove_or_unprotect_the_record(
+    migrated: str, app_role: str, statement: str
+) -> None:
+    with (
+        psycopg.connect(as_role(app_role)) as conn,
+        pytest.raises(
+            psycopg.errors.InsufficientPrivilege, match="permission denied|must be owner"
+        ),
+    ):
+        conn.execute(statement.format(schema=f'"{migrated}"'))
+
+
+def test_migrate_refuses_a_role_on_sqlite(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASELEDGER_DATABASE_URL", f"sqlite:///{tmp_path}/ledger.sqlite3")
+    monkeypatch.setenv("CASELEDGER_LOG_JSON", "true")
+
+    result = CliRunner().invoke(cli, ["migrate", "--grant-to", "someone"])
+
+    assert result.exit_code == 2
+    assert "roles exist only on PostgreSQL" in result.output
