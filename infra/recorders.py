@@ -578,6 +578,38 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         self.sequence_call = sql(
             "SELECT * FROM {schema}.{function}(%s, %s, %s, %s::bigint[])", function=function
         )
+        append = Identifier(f"{events_table_name}_append")
+        self.sql_create_statements.append(
+            sql(
+                "CREATE OR REPLACE PROCEDURE {schema}.{append}("
+                "p_event_id text, p_case_id uuid, p_version bigint, p_type text, "
+                "p_schema_version integer, p_occurred_at timestamptz, p_recorded_at timestamptz, "
+                "p_actor text, p_payload bytea, p_genesis bytea, p_canonical bytea, "
+                "p_batch integer, p_channel text, "
+                "INOUT event_row bigint DEFAULT NULL, INOUT log_position bigint DEFAULT NULL) "
+                "LANGUAGE plpgsql AS $$ BEGIN "
+                "INSERT INTO {schema}.{events} AS e (event_id, case_id, version, type, "
+                "schema_version, occurred_at, recorded_at, actor, payload, hash) VALUES ("
+                "p_event_id, p_case_id, p_version, p_type, p_schema_version, p_occurred_at, "
+                "p_recorded_at, p_actor, p_payload, sha256(CASE WHEN p_version = 1 THEN p_genesis "
+                "ELSE (SELECT p.hash FROM {schema}.{events} p WHERE p.case_id = p_case_id "
+                "AND p.version = p_version - 1) END || p_canonical)) "
+                "RETURNING e.row_id INTO event_row; "
+                # the event is durable here; then a sequencer pass unless one is running
+                "COMMIT; "
+                "SELECT s.log_position INTO log_position "
+                "FROM {schema}.{function}(p_batch, p_channel, false, ARRAY[event_row]) s; "
+                "END $$",
+                append=append,
+                function=function,
+            )
+        )
+        self.append_call = sql(
+            "CALL {schema}.{append}(%(event_id)s, %(case_id)s, %(version)s, %(type)s, "
+            "%(schema_version)s, %(occurred_at)s, %(recorded_at)s, %(actor)s, %(payload)s, "
+            "%(genesis)s, %(canonical)s, %(batch)s, %(channel)s)",
+            append=append,
+        )
         self.select_rows_statement = sql(
             "SELECT version, type, payload FROM {schema}.{events} WHERE case_id = %s"
         )
@@ -621,9 +653,12 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             return []
         params = [self._row_params(_case_stored(s)) for s in stored_events]
         with self.datastore.get_connection() as conn:
-            if len(params) == 1:
-                row = conn.execute(self.insert_row_statement, params[0], prepare=True).fetchone()
-                row_ids = [row["row_id"]]
+            if len(params) == 1:  # one round trip: insert, commit, a pass if none is running
+                call = {**params[0], "batch": SEQUENCE_BATCH, "channel": self.channel_name}
+                row = conn.execute(self.append_call, call).fetchone()
+                if row["log_position"] is not None:
+                    return [row["log_position"]]
+                row_ids = [row["event_row"]]
             else:
                 with conn.transaction(), conn.cursor() as curs:
                     curs.executemany(self.insert_row_statement, params, returning=True)

@@ -107,7 +107,7 @@ def test_the_application_role_may_not_change_remove_or_unprotect_the_record(
     with (
         psycopg.connect(as_role(app_role)) as conn,
         pytest.raises(
-            psycopg.errors.InsufficientPrivilege, match="permission denied|must be owner"
+            psycopg.errors.InsufficientPrivilege, match=r"permission denied|must be owner"
         ),
     ):
         conn.execute(statement.format(schema=f'"{migrated}"'))
