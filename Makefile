@@ -26,8 +26,9 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/append.py --store sqlite --writers 1 --events 2000
 	$(BIN)/python bench/append.py --store sqlite --writers 8 --events 2000
-	$(BIN)/python bench/append.py --store postgres --writers 1 --events 2000
-	$(BIN)/python bench/append.py --store postgres --writers 8 --events 2000
+	$(BIN)/python bench/append.py --store postgres --writers 1 --events 4000 --compare-stock
+	$(BIN)/python bench/append.py --store postgres --writers 8 --events 4000 --compare-stock
+	$(BIN)/python bench/append.py --store postgres --writers 32 --events 4000 --compare-stock
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

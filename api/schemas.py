@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.events import CATALOGUE, ActingBody, CaseOpened, Document, LegalBasis
+from domain.state import Entry
 
 
 class _Envelope(BaseModel):
@@ -105,11 +106,12 @@ class CasePublic(BaseModel):
     voided_event_ids: list[str]
 
 
-class EventPublic(BaseModel):
+class _RecordedEvent(BaseModel):
+    """An event as recorded: its envelope and its data."""
+
     event_id: str
     case_id: UUID
     version: int
-    position: int | None
     type: str
     schema_version: int
     occurred_at: datetime
@@ -121,6 +123,14 @@ class EventPublic(BaseModel):
     correlation_id: str | None
     causation_id: str | None
     data: dict[str, Any]
+
+    @staticmethod
+    def fields_of(entry: Entry) -> dict[str, Any]:
+        return {name: getattr(entry, name) for name in _RecordedEvent.model_fields}
+
+
+class EventPublic(_RecordedEvent):
+    position: int | None
     voided: bool = Field(description="an EntryVoided in force voids this event")
     corrected_by: list[str] = Field(description="ids of EntryCorrected events in force on it")
     hash: str | None = Field(
@@ -134,24 +144,10 @@ class HistoryPublic(BaseModel):
     events: list[EventPublic]
 
 
-class LogEventPublic(BaseModel):
+class LogEventPublic(_RecordedEvent):
     """One event of the global log, with its envelope, data, position and integrity hash."""
 
     position: int
-    event_id: str
-    case_id: UUID
-    version: int
-    type: str
-    schema_version: int
-    occurred_at: datetime
-    recorded_at: datetime
-    actor: dict[str, Any]
-    acting_body: dict[str, Any] | None
-    document: dict[str, Any] | None
-    legal_basis: dict[str, Any] | None
-    correlation_id: str | None
-    causation_id: str | None
-    data: dict[str, Any]
     hash: str
 
 

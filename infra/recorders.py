@@ -28,11 +28,14 @@ How positions are assigned differs:
   to the log with the next positions. Passes run one at a time (a transaction-scoped advisory
   lock, held only by passes, never by writers); a pass becomes visible before the lock is
   released, so the next pass sees it and continues from its last position, and a reader sees
-  positions only once committed, in order, without holes. A pass runs after each append (the
-  writer waits, briefly, for its events' positions) and before each read of the log, so events
-  whose writer died after commit are sequenced by the next pass of anyone. A pass notifies the
-  ``LISTEN`` channel when it adds positions. An event is held back while any transaction older
-  than its own is still open; its ``position`` in the append's answer is ``None`` if that
+  positions only once committed, in order, without holes. A single-event append is one call of
+  a procedure that inserts, commits and then runs a pass unless one is already running; when
+  that did not give the event its position (another pass was running, or an older transaction
+  was still open), or for a batch, the writer waits for the process's ``GroupSequencer``, whose
+  one thread runs passes for all waiting writers. Every read of the log runs a pass too, so an
+  event whose writer died after commit is sequenced by the next pass of anyone. A pass notifies
+  the ``LISTEN`` channel when it adds positions. An event is held back while any transaction
+  older than its own is still open; its ``position`` in the append's answer is ``None`` if that
   lasted longer than ``POSITION_WAIT_SECONDS`` (it appears in the history once assigned).
 """
 
@@ -49,6 +52,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import structlog
 from eventsourcing.persistence import (
     IntegrityError,
     Notification,
@@ -71,6 +75,8 @@ from infra.integrity import (
     utc_text,
     verify,
 )
+
+log = structlog.get_logger("caseledger.store")
 
 EVENTS_TABLE = "caseledger_events"
 POSITION_WAIT_SECONDS = 2.0
@@ -423,7 +429,8 @@ class GroupSequencer:
             try:
                 with self.recorder.datastore.get_connection() as conn:
                     found = self.recorder._sequence(conn, wait=True, row_ids=wanted)
-            except Exception:  # the store is unreachable or closed: writers time out
+            except Exception as e:  # the store is unreachable or closed: writers time out
+                log.warning("sequencer pass failed", error=str(e))
                 found = {}
                 pause = 0.05
             with self.changed:

@@ -152,21 +152,8 @@ def get_history(case_id: UUID, ledger: LedgerDep) -> HistoryPublic:
         corrected_by.setdefault(c["corrects_event_id"], []).append(c["event_id"])
     events = [
         EventPublic(
-            event_id=e.event_id,
-            case_id=case_id,
-            version=e.version,
+            **EventPublic.fields_of(e),
             position=seals[e.version].position if e.version in seals else None,
-            type=e.type,
-            schema_version=e.schema_version,
-            occurred_at=e.occurred_at,
-            recorded_at=e.recorded_at,
-            actor=e.actor,
-            acting_body=e.acting_body,
-            document=e.document,
-            legal_basis=e.legal_basis,
-            correlation_id=e.correlation_id,
-            causation_id=e.causation_id,
-            data=e.data,
             voided=e.event_id in record.state.voided,
             corrected_by=corrected_by.get(e.event_id, []),
             hash=seals[e.version].hash if e.version in seals else None,

@@ -35,27 +35,12 @@ def read_log(
     notifications: list[Any] = ledger.recorder.select_notifications(
         start=after, limit=limit, topics=wanted, inclusive_of_start=False
     )
-    events = []
-    for n in notifications:
-        entry = ledger.mapper.to_domain_event(n).entry()  # type: ignore[attr-defined]
-        events.append(
-            LogEventPublic(
-                position=n.id,
-                event_id=entry.event_id,
-                case_id=entry.case_id,
-                version=entry.version,
-                type=entry.type,
-                schema_version=entry.schema_version,
-                occurred_at=entry.occurred_at,
-                recorded_at=entry.recorded_at,
-                actor=entry.actor,
-                acting_body=entry.acting_body,
-                document=entry.document,
-                legal_basis=entry.legal_basis,
-                correlation_id=entry.correlation_id,
-                causation_id=entry.causation_id,
-                data=entry.data,
-                hash=n.hash.hex(),
-            )
+    events = [
+        LogEventPublic(
+            **LogEventPublic.fields_of(ledger.mapper.to_domain_event(n).entry()),  # type: ignore[attr-defined]
+            position=n.id,
+            hash=n.hash.hex(),
         )
+        for n in notifications
+    ]
     return LogPagePublic(events=events, next_after=events[-1].position if events else after)

@@ -12,7 +12,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from uuid import UUID, uuid4
 
@@ -22,13 +21,9 @@ from eventsourcing.persistence import RecordConflictError
 from domain.application import CaseLedger, Recorded
 from domain.case import NewEvent
 from domain.errors import Contention, VersionConflict
-from domain.events import Actor
 from infra.settings import Settings
 from infra.store import build_application
-
-COMMUNE = "01.004.00127"
-ACTOR = Actor(id="officer-17", role="commune_police", unit=COMMUNE)
-START = datetime(2021, 3, 2, 9, 30, tzinfo=UTC)
+from tests.integration.stories import ACTOR, note, opening
 
 CASES = 20
 THREADS = 12
@@ -41,29 +36,6 @@ HOT_CASE_WRITERS = 16
 HOT_CASE_APPENDS_PER_WRITER = 10
 
 T = TypeVar("T")
-
-
-def opening(event_id: str | None = None) -> NewEvent:
-    return NewEvent.parse(
-        "CaseOpened",
-        START,
-        {
-            "person": {
-                "full_name": "Nguyễn Văn A",
-                "date_of_birth": "1995-04-12",
-                "sex": "male",
-                "residence_unit": COMMUNE,
-                "address": "12 ngõ 5, Bồ Đề",
-            },
-            "source": "detection",
-            "managing_unit": COMMUNE,
-        },
-        event_id=event_id,
-    )
-
-
-def note(text: str) -> NewEvent:
-    return NewEvent.parse("NoteAdded", START + timedelta(days=1), {"text": text})
 
 
 def race(parties: int, act: Callable[[int], T]) -> list[T | Exception]:

@@ -22,39 +22,14 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from domain.application import CaseLedger
 from domain.case import Case, NewEvent
-from domain.events import Actor
 from infra.settings import Settings
 from infra.store import build_application
 from tests.conftest import pg_url
+from tests.integration.stories import ACTOR, START, note, opening
 
-COMMUNE = "01.004.00127"
-ACTOR = Actor(id="officer-17", role="commune_police", unit=COMMUNE)
-START = datetime(2021, 3, 2, 9, 30, tzinfo=UTC)
 WRITERS = 8
 APPENDS_PER_WRITER = 25
 PAGE = 7  # a small page, so that the reader takes many steps
-
-
-def opening() -> NewEvent:
-    return NewEvent.parse(
-        "CaseOpened",
-        START,
-        {
-            "person": {
-                "full_name": "Nguyễn Văn A",
-                "date_of_birth": "1995-04-12",
-                "sex": "male",
-                "residence_unit": COMMUNE,
-                "address": "12 ngõ 5, Bồ Đề",
-            },
-            "source": "detection",
-            "managing_unit": COMMUNE,
-        },
-    )
-
-
-def note(text: str) -> NewEvent:
-    return NewEvent.parse("NoteAdded", START + timedelta(days=1), {"text": text})
 
 
 class Tail:

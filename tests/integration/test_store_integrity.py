@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,40 +21,14 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from domain.application import CaseLedger
-from domain.case import NewEvent
-from domain.events import Actor
 from infra.cli import cli
 from infra.settings import Settings
 from infra.store import build_application
 from tests.conftest import pg_url
+from tests.integration.stories import ACTOR, note, opening
 
-COMMUNE = "01.004.00127"
-ACTOR = Actor(id="officer-17", role="commune_police", unit=COMMUNE)
-START = datetime(2021, 3, 2, 9, 30, tzinfo=UTC)
 EVENTS = "caseledger_events"
 LOG = "caseledger_log"
-
-
-def opening() -> NewEvent:
-    return NewEvent.parse(
-        "CaseOpened",
-        START,
-        {
-            "person": {
-                "full_name": "Nguyễn Văn A",
-                "date_of_birth": "1995-04-12",
-                "sex": "male",
-                "residence_unit": COMMUNE,
-                "address": "12 ngõ 5, Bồ Đề",
-            },
-            "source": "detection",
-            "managing_unit": COMMUNE,
-        },
-    )
-
-
-def note(text: str) -> NewEvent:
-    return NewEvent.parse("NoteAdded", START + timedelta(days=1), {"text": text})
 
 
 def case_with_notes(ledger: CaseLedger, notes: int) -> UUID:
