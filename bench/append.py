@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -235,11 +235,14 @@ def measure(app: CaseLedger, args: argparse.Namespace, where: str, tail: bool) -
             t = time.perf_counter()
             try:
                 new = NewEvent.parse("CounsellingSessionHeld", occurred, session_data(i))
-                app.append(case_id, [new], ACTOR)
+                [recorded] = app.append(case_id, [new], ACTOR)
             except Exception as e:  # a benchmark reports failures, then goes on
                 errors.append(e)
                 continue
-            mine.append(time.perf_counter() - t)
+            done_at = time.perf_counter()
+            mine.append(done_at - t)
+            if reader and recorded.position is not None:
+                reader.appended_at[recorded.position] = done_at
 
     threads = [threading.Thread(target=writer, args=(k,), name=f"writer-{k}") for k in range(w)]
     reader = Tail(app, after=app.recorder.max_notification_id() or 0, expected=n) if tail else None
@@ -274,19 +277,33 @@ def measure(app: CaseLedger, args: argparse.Namespace, where: str, tail: bool) -
 class Tail:
     """A reader following the global log while the writers write (what a projection does).
 
-    It polls ``select_notifications`` after its last position, checks that positions come
-    one after another with no gap and no repeat, and notes when it saw each one.
+    It reads ``select_notifications`` after its last position until it is caught up, then
+    waits: on PostgreSQL for a ``NOTIFY`` from a sequencer pass (at most 50 ms), on SQLite for
+    2 ms. It checks that positions come one after another with no gap and no repeat, and
+    measures each event's lag: from the moment its append returned to the moment the reader
+    read it (0 when the reader was first).
     """
 
     def __init__(self, app: CaseLedger, after: int, expected: int) -> None:
         self.app, self.last, self.expected = app, after, expected
-        self.seen: list[float] = []
+        self.appended_at: dict[int, float] = {}  # position -> when its append returned
+        self.seen: list[tuple[int, float]] = []
         self.problems: list[str] = []
         self.stop = threading.Event()
+        self.deadline = math.inf
         self.thread = threading.Thread(target=self.follow, name="tail")
         self.thread.start()
 
     def follow(self) -> None:
+        recorder = self.app.recorder
+        if hasattr(recorder, "channel_name"):  # PostgreSQL: wake on the sequencer's NOTIFY
+            with recorder.datastore.get_connection() as conn:
+                conn.execute(f'LISTEN "{recorder.channel_name}"')
+                self._follow(lambda: list(conn.notifies(timeout=0.05, stop_after=1)))
+        else:
+            self._follow(lambda: time.sleep(0.002))
+
+    def _follow(self, wait: Callable[[], object]) -> None:
         while not (self.stop.is_set() and len(self.seen) >= self.expected):
             page = self.app.recorder.select_notifications(
                 start=self.last, limit=1000, inclusive_of_start=False
@@ -296,11 +313,11 @@ class Tail:
                 if n.id != self.last + 1:
                     self.problems.append(f"position {n.id} after {self.last}")
                 self.last = n.id
-                self.seen.append(now)
+                self.seen.append((n.id, now))
             if not page:
                 if self.stop.is_set() and time.perf_counter() > self.deadline:
                     return
-                time.sleep(0.002)
+                wait()
 
     def finish(self, timeout: float) -> None:
         self.deadline = time.perf_counter() + timeout
@@ -312,8 +329,16 @@ class Tail:
         return len(self.seen) == self.expected and not self.problems
 
     def report(self, writers_done: float) -> None:
-        caught_up = (self.seen[-1] - writers_done) * 1000 if self.seen else float("nan")
+        lags = sorted(
+            max(0.0, (seen - self.appended_at[p]) * 1000)
+            for p, seen in self.seen
+            if p in self.appended_at
+        )
+        caught_up = (self.seen[-1][1] - writers_done) * 1000 if self.seen else math.nan
         print(f"reader_events={len(self.seen)} reader_gaps_or_repeats={len(self.problems)}")
+        if lags:
+            print(f"reader_lag_median_ms={statistics.median(lags):.1f}")
+            print(f"reader_lag_p99_ms={percentile(lags, 99):.1f}")
         print(f"reader_caught_up_after_last_append_ms={max(caught_up, 0.0):.1f}")
 
 

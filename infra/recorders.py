@@ -32,8 +32,9 @@ How positions are assigned differs:
   a procedure that inserts, commits and then runs a pass unless one is already running; when
   that did not give the event its position (another pass was running, or an older transaction
   was still open), or for a batch, the writer waits for the process's ``GroupSequencer``, whose
-  one thread runs passes for all waiting writers. Every read of the log runs a pass too, so an
-  event whose writer died after commit is sequenced by the next pass of anyone. A pass notifies
+  one thread runs passes for all waiting writers. Reads of the log run a pass too (at most every
+  ``SWEEP_SECONDS``), so an event whose writer died after commit is sequenced all the same. A
+  pass notifies
   the ``LISTEN`` channel when it adds positions. An event is held back while any transaction
   older than its own is still open; its ``position`` in the append's answer is ``None`` if that
   lasted longer than ``POSITION_WAIT_SECONDS`` (it appears in the history once assigned).
@@ -42,6 +43,7 @@ How positions are assigned differs:
 from __future__ import annotations
 
 import hashlib
+import math
 import sqlite3
 import threading
 import time
@@ -81,6 +83,7 @@ log = structlog.get_logger("caseledger.store")
 EVENTS_TABLE = "caseledger_events"
 POSITION_WAIT_SECONDS = 2.0
 SEQUENCE_BATCH = 5000
+SWEEP_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -640,6 +643,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             "FROM {schema}.{log} l LEFT JOIN {schema}.{events} e ON e.row_id = l.row_id "
         )
         self.sequencer = GroupSequencer(self)
+        self.last_sweep = -math.inf
         self.verify_events_statement = sql(
             "SELECT e.event_id, e.case_id, e.version, e.type, e.schema_version, e.occurred_at, "
             "e.recorded_at, e.actor, e.payload, e.hash, l.position "
@@ -711,6 +715,15 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         ).fetchall()
         return {row["event_row"]: row["log_position"] for row in rows}
 
+    def _sweep(self, conn: Any) -> None:
+        """A pass for readers, at most every ``SWEEP_SECONDS`` per process: writers sequence
+        their own events; this sequences those of a writer that died between its commit and
+        its pass."""
+        now = time.monotonic()
+        if now - self.last_sweep >= SWEEP_SECONDS:
+            self.last_sweep = now
+            self._sequence(conn, wait=False)
+
     def sequence(self) -> None:
         """Assign positions to every event whose transaction and all older ones have ended."""
         with self.datastore.get_connection() as conn:
@@ -769,7 +782,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         statement += SQL(" ORDER BY l.position LIMIT %s")
         params.append(limit)
         with self.datastore.get_connection() as conn:
-            self._sequence(conn, wait=False)
+            self._sweep(conn)
             with conn.cursor() as curs:
                 curs.execute(statement, params, prepare=True)
                 return [
@@ -787,7 +800,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
 
     def max_notification_id(self) -> int | None:
         with self.datastore.get_connection() as conn:
-            self._sequence(conn, wait=False)
+            self._sweep(conn)
             with conn.cursor() as curs:
                 curs.execute(self.max_position_statement)
                 row = curs.fetchone()
