@@ -857,16 +857,17 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         events_statement += SQL("ORDER BY e.case_id, e.version")
         with self.datastore.get_connection() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            with conn.cursor(name="verify_log") as curs:
-                curs.itersize = 5000
-                curs.execute(log_statement, params)
-                log = [
+            with (
+                conn.cursor(name="verify_log") as log_cursor,
+                conn.cursor(name="verify_events") as events_cursor,
+            ):
+                log_cursor.itersize = events_cursor.itersize = 5000
+                log_cursor.execute(log_statement, params)
+                events_cursor.execute(events_statement, params)
+                log = (
                     LogRow(r["position"], r["event_id"], r["case_id"], r["version"], r["present"])
-                    for r in curs
-                ]
-            with conn.cursor(name="verify_events") as curs:
-                curs.itersize = 5000
-                curs.execute(events_statement, params)
+                    for r in log_cursor
+                )
                 rows = (
                     StoredRow(
                         r["event_id"],
@@ -881,7 +882,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                         bytes(r["hash"]),
                         r["position"],
                     )
-                    for r in curs
+                    for r in events_cursor
                 )
                 return verify(rows, log, whole_log=case_id is None)
 
