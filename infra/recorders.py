@@ -650,6 +650,12 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             "FROM {schema}.{events} e LEFT JOIN {schema}.{log} l ON l.row_id = e.row_id "
         )
 
+    def _create_table(self, curs: Any) -> None:
+        """Create or update the tables, functions and triggers, one process at a time
+        (concurrent ``CREATE OR REPLACE`` of the same triggers deadlock otherwise)."""
+        curs.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key ^ 1,))
+        super()._create_table(curs)
+
     # --- writing ---
 
     def insert_events(

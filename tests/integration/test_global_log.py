@@ -248,3 +248,30 @@ def test_events_are_served_from_the_log_in_pages_and_by_type(
     assert "Nonsense" in unknown.json()["detail"]
     assert too_many.status_code == 422 and too_many.json()["errors"][0]["field"] == "limit"
     assert anonymous.status_code == 401
+
+
+def test_several_processes_may_start_on_a_new_store_at_once(settings: Settings) -> None:
+    started: list[CaseLedger] = []
+    errors: list[Exception] = []
+    gate = threading.Barrier(4)
+
+    def start() -> None:
+        gate.wait(timeout=10)
+        try:
+            started.append(build_application(settings))
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    try:
+        assert errors == []
+        opened = started[0].open_case(opening(), ACTOR)
+        assert started[-1].get_case(opened.case_id).version == 1
+    finally:
+        for app in started:
+            app.close()
