@@ -157,7 +157,15 @@ class LogPagePublic(BaseModel):
 
 
 class IntegrityProblemPublic(BaseModel):
-    kind: Literal["hash_mismatch", "version_gap", "event_missing", "log_gap"]
+    kind: Literal[
+        "hash_mismatch",
+        "version_gap",
+        "not_in_log",
+        "event_missing",
+        "event_replaced",
+        "log_gap",
+        "log_hash_mismatch",
+    ]
     detail: str
     case_id: UUID | None
     version: int | None

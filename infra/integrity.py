@@ -10,18 +10,25 @@ the ciphertext), each length-prefixed so that no two different rows share an enc
 
 Timestamps are UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``; ``actor`` is the stored JSON text.
 
-``verify`` recomputes every hash from the stored bytes, checks each case's versions run 1..n
-without a gap and that each link holds, and checks the global log against the events: positions
-1..N without a gap, each naming an event that exists with the same id, case and version. An
-attacker with the database owner's rights who alters, removes or swaps stored rows without
-recomputing the chain is found and located. One who recomputes every hash from the altered
-row onwards is not: keep the ``head`` that ``verify`` prints (the last position and its hash)
-outside the database to anchor the record up to that point.
+The global log is chained too: the entry at position ``p`` seals the event's hash,
+``log_hash = SHA-256(previous log_hash || p as 8 bytes big-endian || event hash)``, from the
+same genesis value.
+
+``verify`` recomputes every event hash from the stored bytes, checks each case's versions run
+1..n without a gap and that each link holds, and checks the log: positions 1..N without a gap,
+each entry chaining from the one before, naming an event that still exists with the hash the
+log sealed; and that no event is missing from the log once every older transaction has ended.
+An attacker with the database owner's rights who alters, removes, swaps or reorders rows without
+recomputing the chains is found and located. One who recomputes every later hash of a case *and*
+of the log is not, from inside the database: keep the head that ``verify`` prints (the last
+position and its log hash) outside it, e.g. in each inspection report; a later verify whose log
+no longer leads to that head at that position shows the record was rewritten.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,6 +74,10 @@ def chain_hash(previous: bytes, canonical: bytes) -> bytes:
     return hashlib.sha256(previous + canonical).digest()
 
 
+def log_hash(previous: bytes, position: int, event_hash: bytes) -> bytes:
+    return hashlib.sha256(previous + position.to_bytes(8, "big", signed=True) + event_hash).digest()
+
+
 @dataclass(frozen=True)
 class StoredRow:
     """One row of the events table, as stored, with its global position if it has one."""
@@ -82,6 +93,7 @@ class StoredRow:
     payload: bytes
     hash: bytes
     position: int | None = None
+    unsequenced: bool = False  # no position although every older transaction has ended
 
     def canonical(self) -> bytes:
         return canonical_bytes(
@@ -99,13 +111,15 @@ class StoredRow:
 
 @dataclass(frozen=True)
 class LogRow:
-    """One entry of the global log: a position and the event it names."""
+    """One entry of the global log, and what the events table holds for the event it names."""
 
     position: int
     event_id: str
     case_id: UUID
     version: int
-    event_present: bool
+    event_hash: bytes  # as the log sealed it
+    log_hash: bytes
+    current_hash: bytes | None  # the events table's hash of that event; None if it is gone
 
 
 @dataclass(frozen=True)
@@ -177,36 +191,53 @@ def verify(
     """Check every stored event against its hash and its case's chain, and the log against them.
 
     ``events`` must come ordered by case then version, ``log`` by position. With
-    ``whole_log`` the log must hold positions 1..N without a gap (false when only one case's
-    entries are checked).
+    ``whole_log`` the log must hold positions 1..N without a gap and chain from genesis (false
+    when only one case's entries are checked). Problems are reported in log order, so the
+    first broken link is the earliest in recording order.
     """
     report = VerificationReport()
     log_problems: list[Problem] = []
-    expected_position = 1
+    previous, expected_position = GENESIS, 1
     for entry in log:
-        if whole_log and entry.position != expected_position:
-            log_problems.append(
-                Problem(
-                    "log_gap",
-                    f"the global log skips from position {expected_position - 1} to "
-                    f"{entry.position}: entries were removed",
-                    position=expected_position,
+        where = (entry.case_id, entry.version, entry.event_id, entry.position)
+        if whole_log:
+            if entry.position != expected_position:
+                log_problems.append(
+                    Problem(
+                        "log_gap",
+                        f"the global log skips from position {expected_position - 1} to "
+                        f"{entry.position}: entries were removed",
+                        position=expected_position,
+                    )
+                )  # the entry after a gap cannot chain: the gap says why
+            elif log_hash(previous, entry.position, entry.event_hash) != entry.log_hash:
+                log_problems.append(
+                    Problem(
+                        "log_hash_mismatch",
+                        "this log entry does not chain from the one before it (altered, "
+                        "reordered or rewritten since sequenced)",
+                        *where,
+                    )
                 )
-            )
-        expected_position = entry.position + 1
-        if not entry.event_present:
+            previous, expected_position = entry.log_hash, entry.position + 1
+            report.head_position, report.head_hash = entry.position, entry.log_hash.hex()
+        if entry.current_hash is None:
             log_problems.append(
                 Problem(
                     "event_missing",
                     "the global log names this event but the events table no longer holds it",
-                    entry.case_id,
-                    entry.version,
-                    entry.event_id,
-                    entry.position,
+                    *where,
                 )
             )
-        if whole_log:
-            report.head_position = entry.position
+        elif entry.current_hash != entry.event_hash:
+            log_problems.append(
+                Problem(
+                    "event_replaced",
+                    "the event's hash differs from the one the log sealed (rewritten since it "
+                    "was sequenced)",
+                    *where,
+                )
+            )
 
     removed = {(p.case_id, p.version): p.event_id for p in log_problems if p.case_id}
     case_problems: list[Problem] = []
@@ -248,11 +279,20 @@ def _check_case(
                 row.event_id,
                 row.position,
             )
-        if row.position is not None and row.position == report.head_position:
-            report.head_hash = row.hash.hex()
+        if row.unsequenced:
+            yield Problem(
+                "not_in_log",
+                "this event has no position in the global log although every transaction "
+                "before it has ended",
+                case_id,
+                row.version,
+                row.event_id,
+            )
         previous = row.hash
         expected_version = row.version + 1
 
 
-def _location(problem: Problem) -> tuple[str, int, int]:
-    return (str(problem.case_id or ""), problem.version or 0, problem.position or 0)
+def _location(problem: Problem) -> tuple[float, str, int]:
+    """Problems in recording order (log position); those without a position after, by case."""
+    position = math.inf if problem.position is None else problem.position
+    return (position, str(problem.case_id or ""), problem.version or 0)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from eventsourcing.persistence import ProgrammingError
 from typer.testing import CliRunner
 
 from domain.case import NewEvent
@@ -99,6 +100,11 @@ def test_the_application_records_and_verifies_as_a_role_that_can_only_insert_and
         "DELETE FROM {schema}.caseledger_log",
         "ALTER TABLE {schema}.caseledger_events DISABLE TRIGGER refuse_change",
         "DROP TABLE {schema}.caseledger_log",
+        # the log is written only by the sequencer function, which runs as the owner
+        "INSERT INTO {schema}.caseledger_log SELECT * FROM {schema}.caseledger_log",
+        # the writing transaction's id is the column default, not the writer's choice
+        "INSERT INTO {schema}.caseledger_events (tx_id) VALUES (999999999999)",
+        "UPDATE {schema}.caseledger_log_state SET tx_offset = 0",
     ],
 )
 def test_the_application_role_may_not_change_remove_or_unprotect_the_record(
@@ -121,3 +127,23 @@ def test_migrate_refuses_a_role_on_sqlite(tmp_path, monkeypatch: pytest.MonkeyPa
 
     assert result.exit_code == 2
     assert "roles exist only on PostgreSQL" in result.output
+
+
+def test_the_application_refuses_to_start_unless_transactions_are_read_committed(
+    migrated: str, app_role: str
+) -> None:
+    with psycopg.connect(pg_url(), autocommit=True) as conn:
+        conn.execute(
+            f"ALTER ROLE \"{app_role}\" SET default_transaction_isolation = 'repeatable read'"
+        )
+    settings = Settings(
+        environment="test",
+        database_url=as_role(app_role),
+        database_schema=migrated,
+        create_tables=False,
+    )
+
+    with pytest.raises(
+        ProgrammingError, match="needs default_transaction_isolation = 'read committed'"
+    ):
+        build_application(settings)

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from eventsourcing.persistence import PersistenceError
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -410,3 +411,145 @@ def test_the_verify_route_reports_the_first_broken_link(
     assert broken["first_broken"]["version"] == 3
     assert unknown.status_code == 404
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "case_id"
+
+
+# --- the log's own chain ----------------------------------------------------------------
+
+
+def test_a_case_rewritten_with_recomputed_hashes_is_caught_by_the_log_seal(
+    ledger: CaseLedger, db: Database
+) -> None:
+    case_id = case_with_notes(ledger, 2)
+    case_with_notes(ledger, 1)
+    seals = ledger.seals(case_id)
+    rewritten = event_id_of(ledger, case_id, 3)
+    occurred_at, recorded_at, actor, payload = db.row(
+        case_id, 3, "occurred_at, recorded_at, actor, payload"
+    )
+    if isinstance(occurred_at, str):
+        occurred_at, recorded_at = map(datetime.fromisoformat, (occurred_at, recorded_at))
+    forged = bytes(payload).replace(b"visit 1", b"visit X")
+    digest = spec_hash(
+        bytes.fromhex(seals[2].hash),
+        {
+            "event_id": rewritten,
+            "case_id": case_id,
+            "version": 3,
+            "type": "NoteAdded",
+            "schema_version": 1,
+            "occurred_at": occurred_at,
+            "recorded_at": recorded_at,
+            "actor": actor,
+            "payload": forged,
+        },
+    )
+    m = db.mark
+
+    db.run(
+        f"UPDATE {EVENTS} SET payload={m}, hash={m} WHERE case_id={m} AND version=3",
+        (forged, digest, db.key(case_id)),
+    )
+
+    report = ledger.recorder.verify()
+    assert [(p.kind, p.case_id, p.version, p.event_id) for p in report.problems] == [
+        ("event_replaced", case_id, 3, rewritten)
+    ]
+    assert ledger.recorder.verify(case_id).first_broken.kind == "event_replaced"
+
+
+def test_reordered_log_entries_are_detected(ledger: CaseLedger, db: Database) -> None:
+    case_with_notes(ledger, 3)
+    m = db.mark
+    columns = "row_id, event_id, case_id, version, event_hash"
+    second = db.run(f"SELECT {columns} FROM {LOG} WHERE position = 2", triggers=True)[0]
+    third = db.run(f"SELECT {columns} FROM {LOG} WHERE position = 3", triggers=True)[0]
+    keep = "tx_id, " if not db.sqlite else ""
+
+    db.run(f"DELETE FROM {LOG} WHERE position IN (2, 3)")
+    for position, entry in ((2, third), (3, second)):
+        db.run(
+            f"INSERT INTO {LOG} (position, {keep}{columns}, log_hash) "
+            f"SELECT {m}, {keep}{m}, {m}, {m}, {m}, {m}, log_hash FROM {LOG} WHERE position = 1",
+            (position, *entry),
+        )
+
+    report = ledger.recorder.verify()
+    assert report.first_broken.kind == "log_hash_mismatch"
+    assert report.first_broken.position == 2
+
+
+def test_the_verified_head_is_the_last_position_and_its_log_hash(ledger: CaseLedger) -> None:
+    case_with_notes(ledger, 2)
+    entries = ledger.recorder.select_notifications(start=None, limit=100)
+
+    report = ledger.recorder.verify()
+
+    assert report.head_position == entries[-1].id == 3
+    previous = hashlib.sha256(b"caseledger genesis").digest()
+    for n in entries:
+        previous = hashlib.sha256(previous + n.id.to_bytes(8, "big") + n.hash).digest()
+    assert report.head_hash == previous.hex()
+
+
+@pytest.fixture
+def sqlite_ledger(tmp_path) -> Iterator[tuple[CaseLedger, Database]]:
+    settings = Settings(environment="test", database_url=f"sqlite:///{tmp_path}/l.sqlite3")
+    ledger = build_application(settings)
+    yield ledger, Database(settings)
+    ledger.close()
+
+
+@pytest.fixture
+def pg_ledger(pg_schema: str) -> Iterator[tuple[CaseLedger, Database]]:
+    settings = Settings(environment="test", database_url=pg_url(), database_schema=pg_schema)
+    ledger = build_application(settings)
+    yield ledger, Database(settings)
+    ledger.close()
+
+
+def test_on_sqlite_an_event_missing_from_the_log_is_reported(
+    sqlite_ledger: tuple[CaseLedger, Database],
+) -> None:
+    ledger, db = sqlite_ledger
+    case_id = case_with_notes(ledger, 2)
+
+    db.run(f"DELETE FROM {LOG} WHERE position = 3")
+
+    first = ledger.recorder.verify().first_broken
+    assert (first.kind, first.case_id, first.version) == ("not_in_log", case_id, 3)
+
+
+def test_on_postgres_a_removed_log_entry_is_sequenced_again_identically(
+    pg_ledger: tuple[CaseLedger, Database],
+) -> None:
+    ledger, db = pg_ledger
+    case_with_notes(ledger, 2)
+    before = db.run(f"SELECT * FROM {LOG} ORDER BY position", triggers=True)
+
+    db.run(f"DELETE FROM {LOG} WHERE position = 3")
+
+    assert ledger.recorder.verify().ok
+    assert db.run(f"SELECT * FROM {LOG} ORDER BY position", triggers=True) == before
+
+
+def test_after_a_restore_into_a_cluster_behind_the_stored_ids_writes_wait_for_migrate(
+    pg_ledger: tuple[CaseLedger, Database],
+) -> None:
+    """A logical restore keeps the stored transaction ids; the new cluster's ids may be lower.
+    Until ``migrate`` offsets them, appends are refused (nothing is written that could never
+    be sequenced); after it, they are sequenced after the restored events."""
+    ledger, db = pg_ledger
+    case_id = case_with_notes(ledger, 1)
+    ahead = 10**12  # as if the data came from a cluster 10^12 transactions further on
+    db.run(f"UPDATE {EVENTS} SET tx_id = tx_id + {ahead}")
+    db.run(f"UPDATE {LOG} SET tx_id = tx_id + {ahead}")
+
+    with pytest.raises(PersistenceError, match="run caseledger migrate"):
+        ledger.append(case_id, [note("after the restore")], ACTOR)
+    assert ledger.get_case(case_id).version == 2
+    migrated = build_application(db.settings)  # what `caseledger migrate` runs
+    [recorded] = migrated.append(case_id, [note("after migrate")], ACTOR)
+    migrated.close()
+
+    assert recorded.position == 3
+    assert ledger.recorder.verify().summary().startswith("verified 3 events in 1 cases")

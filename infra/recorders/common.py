@@ -1,0 +1,62 @@
+"""What both recorders share: the stored event with its envelope, the log entry, names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import structlog
+from eventsourcing.persistence import Notification, PersistenceError, StoredEvent
+
+from infra.integrity import canonical_bytes
+
+log = structlog.get_logger("caseledger.store")
+
+EVENTS_TABLE = "caseledger_events"
+
+
+@dataclass(frozen=True)
+class CaseStoredEvent(StoredEvent):
+    """A stored event with its envelope columns (built by ``CaseEventMapper``)."""
+
+    event_id: str
+    schema_version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: str
+
+    def canonical(self) -> bytes:
+        return canonical_bytes(
+            self.event_id,
+            as_uuid(self.originator_id),
+            self.originator_version,
+            self.topic,
+            self.schema_version,
+            self.occurred_at,
+            self.recorded_at,
+            self.actor,
+            self.state,
+        )
+
+
+@dataclass(frozen=True)
+class SealedNotification(Notification):
+    """A log entry: the stored event, its position (``id``), event id and hash."""
+
+    event_id: str
+    hash: bytes
+
+
+def log_table_name(events_table_name: str) -> str:
+    return events_table_name.removesuffix("events") + "log"
+
+
+def as_uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
+
+
+def case_stored(stored: StoredEvent) -> CaseStoredEvent:
+    if not isinstance(stored, CaseStoredEvent):
+        raise PersistenceError("caseledger recorders store CaseStoredEvent (CaseEventMapper)")
+    return stored

@@ -1,0 +1,295 @@
+"""The event store on SQLite: one writer at a time, so the log is written with the events."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, Notification, OperationalError, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+
+from domain.application import Seal
+from infra.integrity import (
+    GENESIS,
+    LogRow,
+    StoredRow,
+    VerificationReport,
+    chain_hash,
+    log_hash,
+    utc_text,
+    verify,
+)
+from infra.recorders.common import (
+    EVENTS_TABLE,
+    SealedNotification,
+    as_uuid,
+    case_stored,
+    log_table_name,
+)
+
+
+class SQLiteCaseRecorder(SQLiteApplicationRecorder):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = EVENTS_TABLE):
+        self.log_table = log_table_name(events_table_name)
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        events, log = self.events_table_name, self.log_table
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS {events} ("
+            "row_id INTEGER PRIMARY KEY, "
+            "event_id TEXT NOT NULL UNIQUE, "
+            "case_id TEXT NOT NULL, "
+            "version INTEGER NOT NULL, "
+            "type TEXT NOT NULL, "
+            "schema_version INTEGER NOT NULL, "
+            "occurred_at TEXT NOT NULL, "
+            "recorded_at TEXT NOT NULL, "
+            "actor TEXT NOT NULL, "
+            "payload BLOB NOT NULL, "
+            "hash BLOB NOT NULL, "
+            "UNIQUE (case_id, version))",
+            f"CREATE INDEX IF NOT EXISTS {events}_recorded_at ON {events} (recorded_at)",
+            f"CREATE INDEX IF NOT EXISTS {events}_occurred_at ON {events} (occurred_at)",
+            f"CREATE TABLE IF NOT EXISTS {log} ("
+            "position INTEGER PRIMARY KEY, "
+            "row_id INTEGER NOT NULL UNIQUE, "
+            "event_id TEXT NOT NULL, "
+            "case_id TEXT NOT NULL, "
+            "version INTEGER NOT NULL, "
+            "event_hash BLOB NOT NULL, "
+            "log_hash BLOB NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {log}_case ON {log} (case_id)",
+        ]
+        for table in (events, log):
+            for operation in ("UPDATE", "DELETE"):
+                statements.append(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{operation.lower()} "
+                    f"BEFORE {operation} ON {table} BEGIN "
+                    f"SELECT RAISE(ABORT, '{table} is append-only: {operation} refused'); END"
+                )
+        return statements
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        """A write transaction that holds SQLite's write lock from its first statement."""
+        with self.datastore.get_connection(commit=True) as conn:
+            cursor = conn._sqlite_conn.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+                conn.commit()
+            except sqlite3.IntegrityError as e:
+                conn.rollback()
+                raise IntegrityError(e) from e
+            except sqlite3.OperationalError as e:
+                conn.rollback()
+                raise OperationalError(e) from e
+            except BaseException:
+                conn.rollback()
+                raise
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
+        if not stored_events:
+            return []
+        with self._write() as c:
+            return self._insert_rows(c, stored_events)
+
+    def _insert_rows(self, c: sqlite3.Cursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Chain each event to the one before in its case, and append it to the log."""
+        c.execute(f"SELECT position, log_hash FROM {self.log_table} ORDER BY position DESC LIMIT 1")
+        position, sealed = c.fetchone() or (0, GENESIS)
+        positions = []
+        previous: dict[tuple[str, int], bytes] = {}
+        for stored in map(case_stored, stored_events):
+            case_id, version = str(as_uuid(stored.originator_id)), stored.originator_version
+            prev = GENESIS if version == 1 else previous.get((case_id, version - 1))
+            if prev is None:
+                c.execute(
+                    f"SELECT hash FROM {self.events_table_name} WHERE case_id=? AND version=?",
+                    (case_id, version - 1),
+                )
+                row = c.fetchone()
+                if row is None:
+                    raise IntegrityError(f"case {case_id} has no version {version - 1}")
+                prev = row[0]
+            digest = chain_hash(prev, stored.canonical())
+            previous[(case_id, version)] = digest
+            c.execute(
+                f"INSERT INTO {self.events_table_name} (event_id, case_id, version, type, "
+                "schema_version, occurred_at, recorded_at, actor, payload, hash) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    stored.event_id,
+                    case_id,
+                    version,
+                    stored.topic,
+                    stored.schema_version,
+                    utc_text(stored.occurred_at),
+                    utc_text(stored.recorded_at),
+                    stored.actor,
+                    stored.state,
+                    digest,
+                ),
+            )
+            position += 1
+            sealed = log_hash(sealed, position, digest)
+            c.execute(
+                f"INSERT INTO {self.log_table} (position, row_id, event_id, case_id, version, "
+                "event_hash, log_hash) VALUES (?,?,?,?,?,?,?)",
+                (position, c.lastrowid, stored.event_id, case_id, version, digest, sealed),
+            )
+            positions.append(position)
+        return positions
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        statement = f"SELECT version, type, payload FROM {self.events_table_name} WHERE case_id=?"
+        params: list[Any] = [str(as_uuid(originator_id))]
+        if gt is not None:
+            statement += " AND version>?"
+            params.append(gt)
+        if lte is not None:
+            statement += " AND version<=?"
+            params.append(lte)
+        statement += " ORDER BY version DESC" if desc else " ORDER BY version"
+        if limit is not None:
+            statement += " LIMIT ?"
+            params.append(limit)
+        case_id = as_uuid(originator_id)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [StoredEvent(case_id, row[0], row[1], row[2]) for row in c.fetchall()]
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> list[Notification]:
+        """The global log from ``start``, in position order (gap-safe: one writer at a time)."""
+        statement = (
+            f"SELECT l.position, e.case_id, e.version, e.type, e.payload, e.event_id, e.hash "
+            f"FROM {self.log_table} l JOIN {self.events_table_name} e ON e.row_id = l.row_id "
+            "WHERE 1=1"
+        )
+        params: list[Any] = []
+        if start is not None:
+            statement += " AND l.position >= ?" if inclusive_of_start else " AND l.position > ?"
+            params.append(start)
+        if stop is not None:
+            statement += " AND l.position <= ?"
+            params.append(stop)
+        if topics:
+            statement += f" AND e.type IN ({','.join('?' * len(topics))})"
+            params.extend(topics)
+        statement += " ORDER BY l.position LIMIT ?"
+        params.append(limit)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [
+                SealedNotification(
+                    id=row[0],
+                    originator_id=UUID(row[1]),
+                    originator_version=row[2],
+                    topic=row[3],
+                    state=row[4],
+                    event_id=row[5],
+                    hash=row[6],
+                )
+                for row in c.fetchall()
+            ]
+
+    def max_notification_id(self) -> int | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT MAX(position) FROM {self.log_table}")
+            return c.fetchone()[0]  # type: ignore[no-any-return]
+
+    def _max_notification_id(self, c: SQLiteCursor) -> int:
+        c.execute(f"SELECT MAX(position) FROM {self.log_table}")
+        return c.fetchone()[0] or 0  # type: ignore[no-any-return]
+
+    # --- the case index (domain.application.CaseIndex) ---
+
+    def seals(self, case_id: UUID) -> dict[int, Seal]:
+        """Version -> position in the global log and hash of each stored event of a case."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT e.version, l.position, e.hash FROM {self.events_table_name} e "
+                f"LEFT JOIN {self.log_table} l ON l.row_id = e.row_id WHERE e.case_id=?",
+                (str(case_id),),
+            )
+            return {row[0]: Seal(row[1], bytes(row[2]).hex()) for row in c.fetchall()}
+
+    def positions(self, case_id: UUID) -> dict[int, int]:
+        return {v: s.position for v, s in self.seals(case_id).items() if s.position is not None}
+
+    def locate(self, event_ids: Sequence[str]) -> dict[str, tuple[UUID, int]]:
+        """Where each of these event ids is already recorded: id -> (case id, version)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT event_id, case_id, version FROM {self.events_table_name} "
+                f"WHERE event_id IN ({','.join('?' * len(event_ids))})",
+                list(event_ids),
+            )
+            return {row[0]: (UUID(row[1]), row[2]) for row in c.fetchall()}
+
+    def verify(self, case_id: UUID | None = None) -> VerificationReport:
+        """Recompute every hash and check every chain and the log (``infra.integrity``).
+
+        Here every event must have a position: the log is written in the same transaction.
+        """
+        where, params = ("WHERE e.case_id = ?", [str(case_id)]) if case_id else ("", [])
+        log_where = "WHERE l.case_id = ?" if case_id else ""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT l.position, l.event_id, l.case_id, l.version, l.event_hash, l.log_hash, "
+                "CASE WHEN e.event_id = l.event_id AND e.case_id = l.case_id "
+                "AND e.version = l.version THEN e.hash END "
+                f"FROM {self.log_table} l LEFT JOIN {self.events_table_name} e "
+                f"ON e.row_id = l.row_id {log_where} ORDER BY l.position",
+                params,
+            )
+            log = [
+                LogRow(r[0], r[1], UUID(r[2]), r[3], bytes(r[4]), bytes(r[5]), r[6])
+                for r in c.fetchall()
+            ]
+            c.execute(
+                "SELECT e.event_id, e.case_id, e.version, e.type, e.schema_version, "
+                "e.occurred_at, e.recorded_at, e.actor, e.payload, e.hash, l.position "
+                f"FROM {self.events_table_name} e LEFT JOIN {self.log_table} l "
+                f"ON l.row_id = e.row_id {where} ORDER BY e.case_id, e.version",
+                params,
+            )
+            rows = (
+                StoredRow(
+                    r[0],
+                    UUID(r[1]),
+                    r[2],
+                    r[3],
+                    r[4],
+                    datetime.fromisoformat(r[5]),
+                    datetime.fromisoformat(r[6]),
+                    r[7],
+                    bytes(r[8]),
+                    bytes(r[9]),
+                    r[10],
+                    unsequenced=r[10] is None,
+                )
+                for r in iter(c.fetchone, None)
+            )
+            return verify(rows, log, whole_log=case_id is None)
