@@ -94,7 +94,11 @@ def migrate(
         "CASELEDGER_APP_PASSWORD), given INSERT and SELECT on the store and nothing more",
     ),
 ) -> None:
-    """Create the store's tables, indexes and append-only triggers, as the database owner."""
+    """Create or update the store's tables, functions and append-only triggers, as the owner.
+
+    Run it after restoring a dump into another PostgreSQL cluster too: it offsets new
+    transaction ids past the restored ones, without which appends are refused.
+    """
     from psycopg.sql import SQL, Identifier
 
     from infra.store import build_application
@@ -109,14 +113,15 @@ def migrate(
             password = os.environ.get("CASELEDGER_APP_PASSWORD")
             with recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
                 curs.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (grant_to,))
-                if curs.fetchone() is None:
+                verb = "ALTER" if curs.fetchone() else "CREATE"
+                if password:  # an existing role gets the password it is given
                     curs.execute(
-                        SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                        SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
                             Identifier(grant_to), password
                         )
-                        if password
-                        else SQL("CREATE ROLE {} LOGIN").format(Identifier(grant_to))
                     )
+                elif verb == "CREATE":
+                    curs.execute(SQL("CREATE ROLE {} LOGIN").format(Identifier(grant_to)))
             recorder.grant_writer(grant_to)  # type: ignore[attr-defined]
     finally:
         app.close()

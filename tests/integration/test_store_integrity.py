@@ -216,19 +216,16 @@ def test_the_database_refuses_to_change_or_remove_recorded_events(
     assert after.ok and after.events == before.events == 2
 
 
-def test_truncating_the_events_table_is_refused(pg_schema: str) -> None:
-    settings = Settings(environment="test", database_url=pg_url(), database_schema=pg_schema)
-    ledger = build_application(settings)
+def test_truncating_the_events_table_is_refused(
+    pg_ledger: tuple[CaseLedger, Database],
+) -> None:
+    ledger, db = pg_ledger
     case_with_notes(ledger, 1)
 
-    with (
-        psycopg.connect(pg_url()) as conn,
-        pytest.raises(psycopg.Error, match="append-only: TRUNCATE refused"),
-    ):
-        conn.execute(f'TRUNCATE "{pg_schema}".{EVENTS} CASCADE')
+    with pytest.raises(psycopg.Error, match="append-only: TRUNCATE refused"):
+        db.run(f"TRUNCATE {EVENTS} CASCADE", triggers=True)
 
     assert ledger.recorder.verify().events == 2
-    ledger.close()
 
 
 # --- verification --------------------------------------------------------------------------
