@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -58,7 +61,25 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
 
 
 def build_application(settings: Settings, clock: Callable[[], datetime] = utcnow) -> CaseLedger:
-    return CaseLedger(env=eventsourcing_env(settings), clock=clock)
+    env = eventsourcing_env(settings)
+    if settings.store == "sqlite" and env["SQLITE_DBNAME"] != "file::memory:?cache=shared":
+        _use_wal(env["SQLITE_DBNAME"])
+    return CaseLedger(env=env, clock=clock)
+
+
+def _use_wal(path: str, patience: float = 10.0) -> None:
+    """Put a SQLite file in WAL mode before the library connects: its own switch fails at once,
+    without waiting, when several processes open a new file together."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with closing(sqlite3.connect(path, timeout=patience)) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def verify_store(ledger: CaseLedger, case_id: UUID | None = None) -> VerificationReport:

@@ -19,6 +19,7 @@ import hashlib
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -62,7 +63,7 @@ class GroupSequencer:
     def __init__(self, recorder: PostgresCaseRecorder) -> None:
         self.recorder = recorder
         self.changed = threading.Condition()
-        self.waiting: set[int] = set()
+        self.waiting: Counter[int] = Counter()  # row id -> how many callers wait for it
         self.found: dict[int, int] = {}
         self.thread: threading.Thread | None = None
         self.held_back_since: float | None = None
@@ -81,18 +82,23 @@ class GroupSequencer:
                 if remaining <= 0:
                     break
                 self.changed.wait(remaining)
-            self.waiting.difference_update(row_ids)
-            return {r: self.found.pop(r) for r in row_ids if r in self.found}
+            answer = {r: self.found[r] for r in row_ids if r in self.found}
+            self.waiting.subtract(row_ids)
+            for r in row_ids:
+                if self.waiting[r] <= 0:
+                    del self.waiting[r]
+                    self.found.pop(r, None)
+            return answer
 
     def _run(self) -> None:
         pause = 0.0
         while True:
             with self.changed:
-                while not (self.waiting - self.found.keys()):
+                while not (self.waiting.keys() - self.found.keys()):
                     if not self.changed.wait(timeout=5.0) and not self.waiting:
                         self.thread = None
                         return  # idle: the next writer starts a new thread
-                wanted = list(self.waiting - self.found.keys())
+                wanted = list(self.waiting.keys() - self.found.keys())
             try:
                 with self.recorder.datastore.get_connection() as conn:
                     found = self.recorder._sequence(conn, wait=True, row_ids=wanted)
@@ -350,7 +356,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         )
         self.max_position_statement = sql("SELECT max(position) AS max FROM {schema}.{log}")
         self.seals_statement = sql(
-            "SELECT e.version, l.position, e.hash FROM {schema}.{events} e "
+            "SELECT e.version, e.row_id, l.position, e.hash FROM {schema}.{events} e "
             "LEFT JOIN {schema}.{log} l ON l.row_id = e.row_id WHERE e.case_id = %s"
         )
         self.locate_statement = sql(
@@ -558,24 +564,20 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
     def seals(self, case_id: UUID) -> dict[int, Seal]:
         """Version -> position in the global log and hash of each stored event of a case.
 
-        If some have no position yet, one sequencer pass runs first (no waiting beyond it).
+        Events not yet sequenced wait for the ``GroupSequencer`` as an append does (at most
+        ``POSITION_WAIT_SECONDS``), and are answered without a position after that.
         """
-        with self.datastore.get_connection() as conn:
-            for attempt in range(2):
-                with conn.cursor() as curs:
-                    curs.execute(self.seals_statement, (case_id,), prepare=True)
-                    seals = {
-                        row["version"]: Seal(row["position"], bytes(row["hash"]).hex())
-                        for row in curs.fetchall()
-                    }
-                if attempt or all(s.position is not None for s in seals.values()):
-                    return seals
-                try:
-                    self._sequence(conn, wait=True)
-                except Exception as e:
-                    log.warning("sequencer pass failed", error=str(e))
-                    return seals
-        raise AssertionError("unreachable")
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.seals_statement, (case_id,), prepare=True)
+            rows = curs.fetchall()
+        waiting = [row["row_id"] for row in rows if row["position"] is None]
+        found = self.sequencer.await_positions(waiting, POSITION_WAIT_SECONDS) if waiting else {}
+        return {
+            row["version"]: Seal(
+                row["position"] or found.get(row["row_id"]), bytes(row["hash"]).hex()
+            )
+            for row in rows
+        }
 
     def positions(self, case_id: UUID) -> dict[int, int]:
         return {v: s.position for v, s in self.seals(case_id).items() if s.position is not None}

@@ -74,6 +74,13 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 )
         return statements
 
+    def create_table(self) -> None:
+        """Create the tables holding the write lock throughout, so that several processes
+        starting on a new file wait for each other instead of failing."""
+        with self._write() as c:
+            for statement in self.create_table_statements:
+                c.execute(statement)
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Cursor]:
         """A write transaction that holds SQLite's write lock from its first statement."""
