@@ -23,7 +23,8 @@ How positions are assigned differs:
 - **PostgreSQL** writers do not share a lock: appends to different cases run in parallel and
   commit in any order. Positions are assigned *after* commit by a sequencer pass
   (``_sequence``), using transaction-id visibility: each event row stores the id of the
-  transaction that wrote it (``tx_id``, ``pg_current_xact_id()``). Every transaction whose id is
+  transaction that wrote it (``tx_id``: ``pg_current_xact_id()``, plus ``tx_offset``, see
+  below; a column default the writer cannot override). Every transaction whose id is
   below ``pg_snapshot_xmin(pg_current_snapshot())`` has finished, so the rows written by such
   transactions are final: no row with a lower ``tx_id`` can appear later. A pass takes the rows
   after the last one sequenced, in ``(tx_id, row_id)`` order, up to that horizon, and appends them
@@ -36,10 +37,10 @@ How positions are assigned differs:
   was still open), or for a batch, the writer waits for the process's ``GroupSequencer``, whose
   one thread runs passes for all waiting writers. Reads of the log run a pass too (at most every
   ``SWEEP_SECONDS``), so an event whose writer died after commit is sequenced all the same. A
-  pass notifies
-  the ``LISTEN`` channel when it adds positions. An event is held back while any transaction
-  older than its own is still open; its ``position`` in the append's answer is ``None`` if that
-  lasted longer than ``POSITION_WAIT_SECONDS`` (it appears in the history once assigned).
+  pass notifies the ``LISTEN`` channel when it adds positions. An event is held back while any
+  transaction older than its own is still open (the ``GroupSequencer`` logs which); its
+  ``position`` in the append's answer is ``None`` if that lasted longer than
+  ``POSITION_WAIT_SECONDS`` (it appears in the history once assigned).
 
   Why a pass may commit asynchronously: events commit synchronously before anyone can see them,
   and a pass takes the durable rows in ``(tx_id, row_id)`` order from the last durable
@@ -47,8 +48,8 @@ How positions are assigned differs:
   same positions to the very same events. Passes need READ COMMITTED (each statement its own
   snapshot, taken after the lock); the function refuses to run otherwise. Transaction ids are
   only comparable within one cluster: after a logical restore into another cluster,
-  ``caseledger migrate`` offsets new ids past the stored ones (``tx_offset``), and until it
-  has, passes refuse to run rather than skip new events.
+  ``caseledger migrate`` offsets new ids past the stored ones (``tx_offset``); until it has,
+  inserts are refused (their ids would sort before the log's head and never be sequenced).
 """
 
 from infra.recorders.common import CaseStoredEvent, SealedNotification
