@@ -184,8 +184,8 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 "log_hash bytea NOT NULL)"
             ),
             sql(
-                "CREATE OR REPLACE FUNCTION {schema}.{tx_id}() RETURNS bigint "
-                "LANGUAGE plpgsql AS $$ DECLARE t bigint; head bigint; BEGIN "
+                "CREATE OR REPLACE FUNCTION {schema}.{tx_id}() RETURNS bigint LANGUAGE plpgsql "
+                "SET search_path = pg_catalog, pg_temp AS $$ DECLARE t bigint; head bigint; BEGIN "
                 "SELECT pg_current_xact_id()::text::bigint + s.tx_offset INTO t "
                 "FROM {schema}.{state} s; "
                 "SELECT l.tx_id INTO head FROM {schema}.{log} l ORDER BY l.position DESC LIMIT 1; "
@@ -253,6 +253,9 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 "last_tx bigint; last_row bigint; sealed bytea; r record; added integer; "
                 "total bigint := 0; "
                 "BEGIN "
+                "IF batch IS NULL OR batch < 1 THEN "
+                " RAISE EXCEPTION 'batch must be at least 1, not %', batch; "
+                "END IF; "
                 # each statement below takes its own snapshot: READ COMMITTED is required
                 "IF current_setting('transaction_isolation') <> 'read committed' THEN "
                 " RAISE EXCEPTION 'sequencing the global log needs READ COMMITTED, not %', "
@@ -300,6 +303,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 "WHERE l.row_id = ANY(wanted); "
                 "END $$"
             ),
+            sql("REVOKE EXECUTE ON FUNCTION {schema}.{sequence} FROM PUBLIC"),
             sql(
                 "CREATE OR REPLACE PROCEDURE {schema}.{append}("
                 "p_event_id text, p_case_id uuid, p_version bigint, p_type text, "
@@ -355,6 +359,10 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             "WHERE l.position > %s"
         )
         self.max_position_statement = sql("SELECT max(position) AS max FROM {schema}.{log}")
+        self.horizon_statement = sql(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + s.tx_offset AS horizon "
+            "FROM {schema}.{state} s"
+        )
         self.seals_statement = sql(
             "SELECT e.version, e.row_id, l.position, e.hash FROM {schema}.{events} e "
             "LEFT JOIN {schema}.{log} l ON l.row_id = e.row_id WHERE e.case_id = %s"
@@ -371,8 +379,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         self.verify_events_statement = sql(
             "SELECT e.event_id, e.case_id, e.version, e.type, e.schema_version, e.occurred_at, "
             "e.recorded_at, e.actor, e.payload, e.hash, l.position, "
-            "(l.position IS NULL AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text"
-            "::bigint + (SELECT s.tx_offset FROM {schema}.{state} s)) AS unsequenced "
+            "(l.position IS NULL AND e.tx_id < %(horizon)s) AS unsequenced "
             "FROM {schema}.{events} e LEFT JOIN {schema}.{log} l ON l.row_id = e.row_id "
         )
         self.sequencer = GroupSequencer(self)
@@ -396,11 +403,38 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         stored transaction ids are ahead of this cluster's (a restore from another cluster),
         raise ``tx_offset`` so that new events sort after them."""
         curs.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key ^ 1,))
+        self._refuse_older_layout(curs)
         super()._create_table(curs)
+        # no writer may be between taking an id and inserting while the offset moves
+        curs.execute(
+            SQL("LOCK TABLE {schema}.{events} IN SHARE ROW EXCLUSIVE MODE").format(**self.names)
+        )
         curs.execute(self.repair_offset_statement)
         repaired = curs.fetchone()
         if repaired:
             log.warning("transaction ids offset after a restore", tx_offset=repaired["tx_offset"])
+
+    def _refuse_older_layout(self, curs: Any) -> None:
+        """Tables left by an earlier version keep their old columns (``CREATE TABLE IF NOT
+        EXISTS`` leaves them be): say so clearly rather than fail later."""
+        expected = {
+            self.events_table_name: {"row_id", "tx_id", "event_id", "hash", "payload"},
+            self.log_table: {"position", "tx_id", "event_hash", "log_hash"},
+        }
+        for table, needed in expected.items():
+            curs.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = %s",
+                (self.datastore.schema, table),
+            )
+            columns = {row["column_name"]: row["data_type"] for row in curs.fetchall()}
+            missing = needed - columns.keys()
+            if columns and (missing or columns.get("tx_id") != "bigint"):
+                raise ProgrammingError(
+                    f"{self.datastore.schema}.{table} has the layout of an earlier caseledger "
+                    f"(missing or different: {', '.join(sorted(missing)) or 'tx_id'}); rename it "
+                    "aside and let this version create its own, then copy the events over"
+                )
 
     # --- writing ---
 
@@ -591,20 +625,24 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
     def verify(self, case_id: UUID | None = None) -> VerificationReport:
         """Recompute every hash and check every chain and the log (``infra.integrity``).
 
-        Runs a sequencer pass first (if it fails, verification goes on and reports what is
-        not sequenced), then reads events and log in one repeatable-read snapshot, streaming
-        rows through server-side cursors.
+        Notes the horizon (every transaction below it has ended), runs a sequencer pass, which
+        sequences at least up to it (if it fails, verification goes on and reports what is not
+        sequenced), then reads events and log in one repeatable-read snapshot, streaming rows
+        through server-side cursors. An event without a position is a problem only below that
+        horizon: events committed since may not have been sequenced yet.
         """
+        with self.datastore.get_connection() as conn:
+            horizon = conn.execute(self.horizon_statement).fetchone()["horizon"]
         try:
             self.sequence()
         except Exception as e:
             log.warning("sequencer pass failed before verification", error=str(e))
         log_statement, events_statement = self.verify_log_statement, self.verify_events_statement
-        params: list[Any] = []
+        params: dict[str, Any] = {"horizon": horizon}
         if case_id is not None:
-            log_statement += SQL("WHERE l.case_id = %s ")
-            events_statement += SQL("WHERE e.case_id = %s ")
-            params.append(case_id)
+            log_statement += SQL("WHERE l.case_id = %(case_id)s ")
+            events_statement += SQL("WHERE e.case_id = %(case_id)s ")
+            params["case_id"] = case_id
         log_statement += SQL("ORDER BY l.position")
         events_statement += SQL("ORDER BY e.case_id, e.version")
         with self.datastore.get_connection() as conn, conn.transaction():
@@ -614,7 +652,9 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 conn.cursor(name="verify_events") as events_cursor,
             ):
                 log_cursor.itersize = events_cursor.itersize = 5000
-                log_cursor.execute(log_statement, params)
+                log_cursor.execute(
+                    log_statement, {k: v for k, v in params.items() if k == "case_id"}
+                )
                 events_cursor.execute(events_statement, params)
                 entries = (
                     LogRow(
@@ -665,3 +705,4 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 sql("GRANT SELECT ON {schema}.{events}, {schema}.{log}, {schema}.{state} TO {role}")
             )
             curs.execute(sql("GRANT INSERT ({insertable}) ON {schema}.{events} TO {role}"))
+            curs.execute(sql("GRANT EXECUTE ON FUNCTION {schema}.{sequence} TO {role}"))

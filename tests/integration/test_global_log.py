@@ -275,3 +275,27 @@ def test_several_processes_may_start_on_a_new_store_at_once(settings: Settings) 
     finally:
         for app in started:
             app.close()
+
+
+def test_verifying_while_writers_append_finds_a_healthy_store_healthy(
+    ledgers: list[CaseLedger],
+) -> None:
+    writer_a, writer_b, inspector = ledgers
+    case_ids = [writer_a.open_case(opening(), ACTOR).case_id for _ in range(2 * WRITERS)]
+    reports = []
+    done = threading.Event()
+
+    def inspect() -> None:
+        while not done.is_set():
+            reports.append(inspector.recorder.verify())
+
+    thread = threading.Thread(target=inspect)
+    thread.start()
+    try:
+        write_concurrently([writer_a, writer_b], case_ids)
+    finally:
+        done.set()
+        thread.join()
+
+    assert len(reports) >= 2
+    assert [r.summary() for r in reports if not r.ok] == []

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import PersistenceError, ProgrammingError
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -550,3 +550,17 @@ def test_after_a_restore_into_a_cluster_behind_the_stored_ids_writes_wait_for_mi
 
     assert recorded.position == 3
     assert ledger.recorder.verify().summary().startswith("verified 3 events in 1 cases")
+
+
+def test_a_store_left_by_the_earlier_layout_is_refused_with_a_clear_message(
+    pg_schema: str,
+) -> None:
+    with psycopg.connect(pg_url(), autocommit=True) as conn:
+        conn.execute(
+            f'CREATE TABLE "{pg_schema}".{EVENTS} (originator_id uuid, originator_version '
+            "bigint, topic text, state bytea, notification_id bigserial)"
+        )
+    settings = Settings(environment="test", database_url=pg_url(), database_schema=pg_schema)
+
+    with pytest.raises(ProgrammingError, match="layout of an earlier caseledger"):
+        build_application(settings)
