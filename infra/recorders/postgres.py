@@ -210,21 +210,18 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 "hash bytea NOT NULL, "
                 "PRIMARY KEY (case_id, version))"
             ),
-            sql(
-                "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{events} (tx_id, row_id)",
-                index=Identifier(f"{events_table_name}_tx_idx"),
-            ),
-            sql(
-                "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{events} (recorded_at)",
-                index=Identifier(f"{events_table_name}_recorded_at_idx"),
-            ),
-            sql(
-                "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{events} (occurred_at)",
-                index=Identifier(f"{events_table_name}_occurred_at_idx"),
-            ),
-            sql(
-                "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{log} (case_id)",
-                index=Identifier(f"{self.log_table}_case_idx"),
+            *(
+                sql(
+                    "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{table} (" + columns + ")",
+                    index=Identifier(f"{table}_{name}_idx"),
+                    table=Identifier(table),
+                )
+                for table, name, columns in (
+                    (events_table_name, "tx", "tx_id, row_id"),
+                    (events_table_name, "recorded_at", "recorded_at"),
+                    (events_table_name, "occurred_at", "occurred_at"),
+                    (self.log_table, "case", "case_id"),
+                )
             ),
             sql(
                 "CREATE OR REPLACE FUNCTION {schema}.{refuse}() RETURNS trigger "

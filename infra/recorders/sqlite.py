@@ -221,12 +221,8 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 for row in c.fetchall()
             ]
 
-    def max_notification_id(self) -> int | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT MAX(position) FROM {self.log_table}")
-            return c.fetchone()[0]  # type: ignore[no-any-return]
-
     def _max_notification_id(self, c: SQLiteCursor) -> int:
+        """The last position of the global log (the library's ``max_notification_id``)."""
         c.execute(f"SELECT MAX(position) FROM {self.log_table}")
         return c.fetchone()[0] or 0  # type: ignore[no-any-return]
 
