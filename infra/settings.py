@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, AwareDatetime, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +28,24 @@ class Settings(BaseSettings):
         default=True,
         description="create the store's tables at start; false when the application connects "
         "as a role that may only record and read (run `caseledger migrate` as the owner first)",
+    )
+    run_projections: bool = Field(
+        default=True,
+        description="keep the read models up to date inside the API process; false when "
+        "`caseledger projections run` runs as its own process (the PostgreSQL deployment)",
+    )
+    projection_poll_seconds: float = Field(
+        default=0.1, gt=0, le=10, description="how often the runner polls SQLite for new events"
+    )
+    recheck_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="how often the runner re-judges cases whose next deadline has passed",
+    )
+    evaluate_as_of: AwareDatetime | None = Field(
+        default=None,
+        description="judge the read models as of this instant instead of the clock "
+        "(reproducible reports and tests)",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, validation_alias=AliasChoices("CASELEDGER_PORT", "PORT"))

@@ -15,6 +15,9 @@ from domain.application import CaseLedger, utcnow
 from domain.errors import CaseNotFound
 from infra.integrity import VerificationReport
 from infra.settings import Settings
+from projections import read_models
+from projections.db import ViewDatabase
+from projections.runtime import Runner
 
 COMMON = {
     "TRANSCODER_TOPIC": "infra.serialization:OrjsonTranscoder",
@@ -65,6 +68,19 @@ def build_application(settings: Settings, clock: Callable[[], datetime] = utcnow
     if settings.store == "sqlite" and env["SQLITE_DBNAME"] != "file::memory:?cache=shared":
         _use_wal(env["SQLITE_DBNAME"])
     return CaseLedger(env=env, clock=clock)
+
+
+def build_runner(settings: Settings, ledger: CaseLedger, names: list[str] | None = None) -> Runner:
+    """The projection runner for ``settings``: its own connections, the clock or a fixed as-of."""
+    as_of = settings.evaluate_as_of
+    return Runner(
+        ledger,
+        ViewDatabase(settings, pool_size=2),
+        read_models(names),
+        clock=(lambda: as_of) if as_of is not None else utcnow,
+        poll_seconds=settings.projection_poll_seconds,
+        recheck_seconds=settings.recheck_seconds,
+    )
 
 
 def _use_wal(path: str, patience: float = 10.0) -> None:

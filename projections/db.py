@@ -1,0 +1,214 @@
+"""Where read models live: the store's own database (SQLite file or PostgreSQL schema).
+
+``ViewDatabase`` is the small dialect layer the runtime and the read models share: one
+connection, explicit transactions (``BEGIN IMMEDIATE`` on SQLite, so batches of concurrent
+runners serialise; row locks on PostgreSQL), ``?`` placeholders on both, and bulk inserts (COPY on
+PostgreSQL). Values go in as Python ``str``/``int``/``bool``/``None`` (dates and instants as ISO
+text, JSON as text) and come out normalised by ``plain`` so the same rows compare equal on both
+stores.
+
+Read models are tables named ``<table>_g<generation>`` behind a view named ``<table>``: a rebuild
+fills the next generation beside the live one and repoints the views in one transaction, so SQL
+users and the API always read the view.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import orjson
+import psycopg
+from psycopg.sql import SQL, Identifier
+from psycopg_pool import ConnectionPool
+
+from infra.settings import Settings
+
+Dialect = Literal["sqlite", "postgres"]
+
+STATE_TABLE = "caseledger_projections"
+
+
+class ViewDatabase:
+    """A connection to the read models' database, with the SQL both stores understand."""
+
+    def __init__(self, settings: Settings, pool_size: int | None = None) -> None:
+        self.dialect: Dialect = settings.store
+        self.settings = settings
+        self._local = threading.local()
+        self._sqlite_conns: list[sqlite3.Connection] = []
+        self._pool: ConnectionPool | None = None
+        if self.dialect == "postgres":
+            schema = Identifier(settings.database_schema)
+
+            def configure(conn: psycopg.Connection) -> None:
+                conn.execute(SQL("SET search_path TO {}").format(schema))
+
+            self._pool = ConnectionPool(
+                self.conninfo(),
+                min_size=1,
+                max_size=pool_size or settings.pool_size,
+                kwargs={"autocommit": True, "connect_timeout": 5},
+                configure=configure,
+                open=True,
+                name="caseledger-views",
+            )
+
+    # --- connections ------------------------------------------------------------------------
+
+    def conninfo(self) -> str:
+        url = urlsplit(self.settings.database_url)
+        return url._replace(scheme="postgresql").geturl()
+
+    def _sqlite(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            path = self.settings.database_url.removeprefix("sqlite:///")
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            self._sqlite_conns.append(conn)
+        return conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        if self._pool is not None:
+            with self._pool.connection() as conn:
+                yield conn
+        else:
+            yield self._sqlite()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        for conn in self._sqlite_conns:
+            conn.close()
+        self._sqlite_conns.clear()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """One transaction; on SQLite it holds the write lock from the start."""
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+            try:
+                yield Tx(self, conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of one query (its own snapshot), as plain dicts."""
+        with self._connection() as conn:
+            return Tx(self, conn).rows(sql, params)
+
+    def exists(self, table: str) -> bool:
+        if self.dialect == "sqlite":
+            rows = self.read(
+                "SELECT name FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')",
+                (table,),
+            )
+        else:
+            rows = self.read("SELECT to_regclass(?) IS NOT NULL AS found", (table,))
+            rows = [r for r in rows if r["found"]]
+        return bool(rows)
+
+
+class Tx:
+    """Statements inside one transaction."""
+
+    def __init__(self, db: ViewDatabase, conn: Any) -> None:
+        self.db, self.conn, self.dialect = db, conn, db.dialect
+
+    def sql(self, statement: str) -> str:
+        return statement if self.dialect == "sqlite" else statement.replace("?", "%s")
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
+        cursor = self.conn.execute(self.sql(statement), tuple(_param(p, self.dialect) for p in params))
+        return int(cursor.rowcount or 0)
+
+    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(self.sql(statement), tuple(_param(p, self.dialect) for p in params))
+        if cursor.description is None:
+            return []
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, (plain(v) for v in row), strict=True)) for row in cursor.fetchall()]
+
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Insert many rows: COPY on PostgreSQL, one prepared statement on SQLite."""
+        rows = [tuple(_param(v, self.dialect) for v in row) for row in rows]
+        if not rows:
+            return
+        if self.dialect == "postgres":
+            statement = SQL("COPY {} ({}) FROM STDIN").format(
+                Identifier(table), SQL(", ").join(Identifier(c) for c in columns)
+            )
+            with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" for _ in columns)
+        self.conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+        )
+
+    def delete_cases(self, table: str, case_ids: Sequence[str]) -> None:
+        if not case_ids:
+            return
+        if self.dialect == "postgres":
+            self.conn.execute(
+                SQL("DELETE FROM {} WHERE case_id = ANY(%s::uuid[])").format(Identifier(table)),
+                (list(case_ids),),
+            )
+            return
+        for start in range(0, len(case_ids), 500):
+            chunk = case_ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            self.conn.execute(f"DELETE FROM {table} WHERE case_id IN ({marks})", chunk)
+
+
+def _param(value: Any, dialect: Dialect) -> Any:
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    if dialect == "sqlite" and isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A stored value as both stores give it back: ISO text for dates, parsed JSON, ``bool``."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+def as_json(value: Any) -> Any:
+    """A JSON column's value (text on SQLite, already parsed from jsonb on PostgreSQL)."""
+    if isinstance(value, (str, bytes)):
+        return orjson.loads(value)
+    return value
+
+
+def wait_until(predicate: Any, timeout: float, interval: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)

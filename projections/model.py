@@ -1,0 +1,186 @@
+"""What a read model is: tables, and the rows one case gives them.
+
+Every read model here is a function of one case's record, judged by the compliance engine as of
+an instant: a finding can come from an event that is *absent* (a deadline passed), so no handler
+can update a row from one event alone. The runtime therefore dispatches each batch of the log by
+case: every case the batch touched is re-derived from its entries up to the batch's position
+(``CaseView``), and the read model replaces that case's rows (``ReadModel.rows``). That makes a
+replay idempotent as well as exactly-once, since the rows and the position commit together.
+
+Each read model also keeps ``<name>_cases``: the version and position each case was judged at and
+``recheck_at``, the instant its earliest pending deadline passes, so the scheduler re-judges
+exactly the cases for which time alone changed something.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
+from typing import Any, ClassVar
+
+from domain.compliance import ComplianceConfig, Evaluation, evaluate
+from domain.compliance.engine import Judgement
+from domain.compliance.spec import VN
+from domain.state import CaseState, Entry, derive, effective_entries
+
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sqlite: str
+    postgres: str
+
+
+def col(name: str, kind: str) -> Column:
+    """A column by kind: text, int, bigint, bool, date, instant, json, uuid."""
+    sqlite, postgres = {
+        "text": ("TEXT", "text"),
+        "int": ("INTEGER", "integer"),
+        "bigint": ("INTEGER", "bigint"),
+        "bool": ("INTEGER", "boolean"),
+        "date": ("TEXT", "date"),
+        "instant": ("TEXT", "timestamptz"),
+        "json": ("TEXT", "jsonb"),
+        "uuid": ("TEXT", "uuid"),
+    }[kind]
+    return Column(name, sqlite, postgres)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A read-model table: the view name SQL users query; generations are ``<name>_g<N>``."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def physical(self, generation: int) -> str:
+        return f"{self.name}_g{generation}"
+
+    def ddl(self, dialect: str, generation: int) -> list[str]:
+        table = self.physical(generation)
+        columns = ", ".join(
+            f"{c.name} {c.sqlite if dialect == 'sqlite' else c.postgres}" for c in self.columns
+        )
+        statements = [f"CREATE TABLE {table} ({columns}, PRIMARY KEY ({', '.join(self.key)}))"]
+        for i, index in enumerate(self.indexes):
+            statements.append(f"CREATE INDEX {table}_i{i} ON {table} ({', '.join(index)})")
+        return statements
+
+
+def bookkeeping(name: str) -> Table:
+    return Table(
+        f"caseledger_{name}_cases",
+        (
+            col("case_id", "uuid"),
+            col("version", "int"),
+            col("position", "bigint"),
+            col("recheck_at", "instant"),
+        ),
+        key=("case_id",),
+        indexes=(("recheck_at",),),
+    )
+
+
+class ReadModel:
+    """A read model: its tables and the rows one judged case gives each of them."""
+
+    name: ClassVar[str]
+    tables: ClassVar[tuple[Table, ...]]
+
+    def rows(self, case: CaseView) -> dict[str, list[Row]]:
+        """Rows for each of ``tables`` (by table name) that this case's record gives."""
+        raise NotImplementedError
+
+    @property
+    def all_tables(self) -> tuple[Table, ...]:
+        return (*self.tables, bookkeeping(self.name))
+
+
+@dataclass
+class CaseView:
+    """One case as a read model sees it: its entries up to a version, judged as of an instant."""
+
+    case_id: str
+    version: int
+    position: int
+    as_of: datetime
+    entries: Sequence[Entry]
+    config: ComplianceConfig
+
+    @cached_property
+    def state(self) -> CaseState:
+        return derive(list(self.entries))
+
+    @cached_property
+    def live(self) -> list[Entry]:
+        """Entries in force (voids removed, corrections applied), in recording order."""
+        return effective_entries(list(self.entries))
+
+    @cached_property
+    def evaluation(self) -> Evaluation:
+        return evaluate(self.entries, self.as_of, self.config)
+
+    @cached_property
+    def pending(self) -> list[tuple[str, Judgement]]:
+        """Deadlines still pending, earliest first, with their step names."""
+        found = [
+            (step.step, j)
+            for step in self.evaluation.timeline
+            for j in step.judgements
+            if j.status == "pending"
+        ]
+        return sorted(found, key=lambda item: (passes_at(item[1].due), item[1].rule_id))
+
+    @property
+    def recheck_at(self) -> datetime | None:
+        return passes_at(self.pending[0][1].due) if self.pending else None
+
+    def bookkeeping_row(self) -> Row:
+        return (self.case_id, self.version, self.position, instant(self.recheck_at))
+
+
+def passes_at(due: date | datetime) -> datetime:
+    """The instant a deadline has passed: the start of the next local day for a day deadline,
+    a second after it for a deadline in hours."""
+    if isinstance(due, datetime):
+        return due + timedelta(seconds=1)
+    return datetime.combine(due + timedelta(days=1), time(), tzinfo=VN)
+
+
+def instant(value: datetime | None) -> str | None:
+    """An instant as fixed-width UTC text, so it sorts and compares as text on SQLite too."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def day(value: date | datetime | None) -> str | None:
+    """A date (an instant's local day in Việt Nam) as ISO text."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(VN).date().isoformat()
+    return value.isoformat()
+
+
+def exact(value: date | datetime | None) -> str | None:
+    """A due date exactly as the engine gives it: a day, or an instant for deadlines in hours."""
+    if value is None:
+        return None
+    return instant(value) if isinstance(value, datetime) else value.isoformat()
+
+
+def subtree(column: str, unit: str) -> tuple[str, tuple[str, ...]]:
+    """SQL for "``column`` is ``unit`` or a unit under it" that an index on ``column`` serves
+    (codes under ``01.004`` sort between ``01.004.`` and ``01.004/``)."""
+    return f"({column} = ? OR ({column} >= ? AND {column} < ?))", (unit, unit + ".", unit + "/")

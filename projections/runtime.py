@@ -1,0 +1,502 @@
+"""The projection runtime: follows the global log and keeps the read models exactly-once.
+
+One runtime serves both stores. Each read model has a row in ``caseledger_projections``: its
+active generation and the log position its rows reflect. A step of a read model is one
+transaction that
+
+1. locks that row (``FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite) and reads the
+   position from it, so two runners (the API's and ``caseledger projections run``) never apply
+   the same events twice;
+2. takes the next events of the log after that position (many when catching up, few when live);
+3. replaces the rows of every case those events touched (``projections.model``);
+4. moves the position to the last event taken, and commits.
+
+A crash anywhere before the commit leaves rows and position as they were; after it, both moved.
+Between steps the runner waits for the log: ``LISTEN`` on PostgreSQL (the sequencer notifies when
+it adds positions), polling on SQLite. A handler that raises stops *that* read model: the error
+is logged and stored in its row (``/ready`` shows it) and its position stays before the event;
+restarting the runner retries it. Nothing is skipped.
+
+The scheduler: each read model keeps, per case, when its earliest pending deadline passes; every
+``recheck_seconds`` the runner re-judges the cases whose instant has come, at the version they
+were judged at, in a transaction that also holds the read model's row.
+
+Rebuild (``rebuild``): a new generation's tables are filled from position 0 beside the live ones,
+which keep being served and updated; when the new generation has caught up, one transaction
+takes the live row's lock, applies the last events, repoints the views and drops the old tables.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import structlog
+
+from domain.application import CaseLedger, utcnow
+from domain.compliance import ComplianceConfig
+from domain.state import Entry
+from projections.db import STATE_TABLE, Tx, ViewDatabase
+from projections.model import CaseView, ReadModel, bookkeeping, instant
+
+log = structlog.get_logger("caseledger.projections")
+
+STATE_DDL = {
+    "sqlite": f"""CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
+        name TEXT NOT NULL, generation INTEGER NOT NULL, active INTEGER NOT NULL,
+        position INTEGER NOT NULL, events INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT, error TEXT, error_position INTEGER,
+        PRIMARY KEY (name, generation))""",
+    "postgres": f"""CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
+        name text NOT NULL, generation integer NOT NULL, active boolean NOT NULL,
+        position bigint NOT NULL, events bigint NOT NULL DEFAULT 0,
+        updated_at timestamptz, error text, error_position bigint,
+        PRIMARY KEY (name, generation))""",
+}
+
+BATCH = 2000
+"""Most events per step. A step takes what the log holds up to this: thousands per transaction
+when catching up, the few that just arrived when live."""
+
+
+class ProjectionFailed(Exception):
+    """A read model's handler raised: the read model stops at the event before."""
+
+
+@contextmanager
+def _failing(model: ReadModel, where: str) -> Iterator[None]:
+    """Turn a handler's error into ``ProjectionFailed``; the store being away is not one."""
+    try:
+        yield
+    except (psycopg.OperationalError, sqlite3.OperationalError):
+        raise
+    except Exception as e:
+        raise ProjectionFailed(f"{model.name}: {type(e).__name__}: {e} ({where})") from e
+
+
+# --- the log, decoded once for every read model ------------------------------------------------
+
+
+class CaseBook:
+    """Each case's entries, contiguous from version 1, for the most recently seen cases."""
+
+    def __init__(self, ledger: CaseLedger, size: int = 4000) -> None:
+        self.ledger, self.size = ledger, size
+        self._cases: OrderedDict[str, list[Entry]] = OrderedDict()
+
+    def note(self, entry: Entry) -> None:
+        known = self._cases.get(entry.case_id)
+        if known is not None and len(known) == entry.version - 1:
+            known.append(entry)
+        elif entry.version == 1:
+            self._cases[entry.case_id] = [entry]
+        elif known is not None and len(known) < entry.version:
+            del self._cases[entry.case_id]  # a gap: load it whole when it is needed
+        else:
+            return
+        self._cases.move_to_end(entry.case_id)
+        if len(self._cases) > self.size:
+            self._cases.popitem(last=False)
+
+    def entries(self, case_id: str, version: int) -> list[Entry]:
+        known = self._cases.get(case_id)
+        if known is None or len(known) < version:
+            stored = self.ledger.recorder.select_events(UUID(case_id), lte=version)
+            known = [self.ledger.mapper.to_domain_event(s).entry() for s in stored]
+            self._cases[case_id] = known
+            self._cases.move_to_end(case_id)
+            if len(self._cases) > self.size:
+                self._cases.popitem(last=False)
+        return known[:version]
+
+
+class Feed:
+    """The global log after a position, decoded to entries; one fetch serves every read model."""
+
+    def __init__(self, ledger: CaseLedger, book: CaseBook) -> None:
+        self.ledger, self.book = ledger, book
+        self._after = -1
+        self._items: list[tuple[int, Entry]] = []
+
+    def after(self, position: int, limit: int) -> list[tuple[int, Entry]]:
+        items = self._items
+        if items and self._after <= position < items[-1][0]:
+            return [item for item in items if item[0] > position][:limit]
+        notifications = self.ledger.recorder.select_notifications(
+            start=position, limit=limit, inclusive_of_start=False
+        )
+        items = []
+        for n in notifications:
+            entry = self.ledger.mapper.to_domain_event(n).entry()
+            self.book.note(entry)
+            items.append((n.id, entry))
+        self._after, self._items = position, items
+        return items
+
+    def head(self) -> int:
+        return int(self.ledger.recorder.max_notification_id() or 0)
+
+
+# --- state rows -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    generation: int
+    active: bool
+    position: int
+    events: int
+    updated_at: str | None
+    error: str | None
+    error_position: int | None
+
+
+def _lock_state(tx: Tx, name: str, generation: int | None = None) -> State | None:
+    where = "name = ? AND generation = ?" if generation is not None else "name = ? AND active"
+    params: tuple[Any, ...] = (name, generation) if generation is not None else (name,)
+    lock = " FOR UPDATE" if tx.dialect == "postgres" else ""
+    rows = tx.rows(f"SELECT * FROM {STATE_TABLE} WHERE {where}{lock}", params)
+    return _state(rows[0]) if rows else None
+
+
+def _state(row: dict[str, Any]) -> State:
+    return State(
+        name=row["name"],
+        generation=int(row["generation"]),
+        active=bool(row["active"]),
+        position=int(row["position"]),
+        events=int(row["events"]),
+        updated_at=row["updated_at"],
+        error=row["error"],
+        error_position=row["error_position"],
+    )
+
+
+def states(db: ViewDatabase) -> list[State]:
+    """Every read model's active row (position, error)."""
+    if not db.exists(STATE_TABLE):
+        return []
+    return [
+        _state(r)
+        for r in db.read(f"SELECT * FROM {STATE_TABLE} WHERE active ORDER BY name")
+    ]
+
+
+def ensure(db: ViewDatabase, models: Iterable[ReadModel]) -> None:
+    """Create the state table, and generation 1 with its views for read models that have none."""
+    with db.transaction() as tx:
+        if tx.dialect == "postgres":
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (STATE_TABLE,))
+        tx.execute(STATE_DDL[tx.dialect])
+        for model in models:
+            if _lock_state(tx, model.name) is not None:
+                continue
+            _create_generation(tx, model, 1, active=True)
+            _point_views(tx, model, 1)
+
+
+def _create_generation(tx: Tx, model: ReadModel, generation: int, active: bool) -> None:
+    for table in model.all_tables:
+        for statement in table.ddl(tx.dialect, generation):
+            tx.execute(statement)
+    tx.execute(
+        f"INSERT INTO {STATE_TABLE} (name, generation, active, position, events) "
+        "VALUES (?, ?, ?, 0, 0)",
+        (model.name, generation, active),
+    )
+
+
+def _point_views(tx: Tx, model: ReadModel, generation: int) -> None:
+    for table in model.all_tables:
+        source = table.physical(generation)
+        if tx.dialect == "postgres":
+            tx.execute(f"CREATE OR REPLACE VIEW {table.name} AS SELECT * FROM {source}")
+        else:
+            tx.execute(f"DROP VIEW IF EXISTS {table.name}")
+            tx.execute(f"CREATE VIEW {table.name} AS SELECT * FROM {source}")
+
+
+def _drop_generation(tx: Tx, model: ReadModel, generation: int) -> None:
+    for table in model.all_tables:
+        tx.execute(f"DROP TABLE IF EXISTS {table.physical(generation)}")
+    tx.execute(
+        f"DELETE FROM {STATE_TABLE} WHERE name = ? AND generation = ?", (model.name, generation)
+    )
+
+
+# --- the runner -----------------------------------------------------------------------------
+
+
+class Runner:
+    """Keeps a set of read models up to date with the log (``run`` until ``stop``)."""
+
+    def __init__(
+        self,
+        ledger: CaseLedger,
+        db: ViewDatabase,
+        models: Sequence[ReadModel],
+        clock: Callable[[], datetime] = utcnow,
+        config: ComplianceConfig | None = None,
+        poll_seconds: float = 0.1,
+        recheck_seconds: float = 60.0,
+        batch: int = BATCH,
+    ) -> None:
+        self.ledger, self.db, self.models = ledger, db, list(models)
+        self.clock, self.config = clock, config or ComplianceConfig()
+        self.poll_seconds, self.recheck_seconds = poll_seconds, recheck_seconds
+        self.batch = batch
+        self.book = CaseBook(ledger)
+        self.feed = Feed(ledger, self.book)
+        self.failed: dict[str, str] = {}
+        self._views: dict[tuple[str, int, datetime], CaseView] = {}
+        self._stop = threading.Event()
+        self._last_recheck = 0.0
+
+    # --- one step -----------------------------------------------------------------------------
+
+    def step(
+        self, model: ReadModel, generation: int | None = None, now: datetime | None = None
+    ) -> int:
+        """Apply the next events to one read model in one transaction; how many it applied."""
+        with self.db.transaction() as tx:
+            return self._apply_next(tx, model, generation, now or self.clock())
+
+    def _apply_next(
+        self, tx: Tx, model: ReadModel, generation: int | None, now: datetime
+    ) -> int:
+        state = _lock_state(tx, model.name, generation)
+        if state is None:
+            return 0  # a rebuild switched generations while we waited: next step sees the new one
+        items = self.feed.after(state.position, self.batch)
+        if not items:
+            return 0
+        touched: dict[str, tuple[int, int]] = {}
+        for position, entry in items:
+            touched[entry.case_id] = (entry.version, position)
+        with _failing(model, f"events after position {state.position}"):
+            views = [self._view(case_id, v, p, now) for case_id, (v, p) in touched.items()]
+            self._write(tx, model, state.generation, views)
+        tx.execute(
+            f"UPDATE {STATE_TABLE} SET position = ?, events = events + ?, updated_at = ?, "
+            "error = NULL, error_position = NULL WHERE name = ? AND generation = ?",
+            (items[-1][0], len(items), instant(datetime.now(UTC)), model.name, state.generation),
+        )
+        return len(items)
+
+    def recheck(self, model: ReadModel, now: datetime | None = None, limit: int = 500) -> int:
+        """Re-judge the cases whose earliest pending deadline has passed; how many."""
+        now = now or self.clock()
+        with self.db.transaction() as tx:
+            state = _lock_state(tx, model.name)
+            if state is None:
+                return 0
+            cases = tx.rows(
+                f"SELECT case_id, version, position FROM "
+                f"{bookkeeping(model.name).physical(state.generation)} "
+                "WHERE recheck_at <= ? ORDER BY recheck_at LIMIT ?",
+                (instant(now), limit),
+            )
+            with _failing(model, "re-judging cases whose deadline passed"):
+                views = [
+                    self._view(str(r["case_id"]), int(r["version"]), int(r["position"]), now)
+                    for r in cases
+                ]
+                self._write(tx, model, state.generation, views)
+            return len(views)
+
+    def _view(self, case_id: str, version: int, position: int, now: datetime) -> CaseView:
+        key = (case_id, version, now)
+        view = self._views.get(key)
+        if view is None:
+            entries = self.book.entries(case_id, version)
+            view = CaseView(case_id, version, position, now, entries, self.config)
+            if len(self._views) > 5000:
+                self._views.clear()
+            self._views[key] = view
+        return view
+
+    def _write(self, tx: Tx, model: ReadModel, generation: int, views: list[CaseView]) -> None:
+        if not views:
+            return
+        rows: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in model.all_tables}
+        for view in views:
+            for table, table_rows in model.rows(view).items():
+                rows[table].extend(table_rows)
+            rows[model.all_tables[-1].name].append(view.bookkeeping_row())
+        case_ids = [v.case_id for v in views]
+        for table in model.all_tables:
+            physical = table.physical(generation)
+            tx.delete_cases(physical, case_ids)
+            tx.insert(physical, table.column_names, rows[table.name])
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """One round: a step of every read model that has not failed; events applied."""
+        now, applied = self.clock(), 0
+        for model in self.models:
+            if model.name not in self.failed:
+                try:
+                    applied += self.step(model, now=now)
+                except ProjectionFailed as e:
+                    self._fail(model, str(e))
+        if time.monotonic() - self._last_recheck >= self.recheck_seconds:
+            self._last_recheck = time.monotonic()
+            for model in self.models:
+                try:
+                    while model.name not in self.failed and self.recheck(model, now) >= 500:
+                        pass
+                except ProjectionFailed as e:
+                    self._fail(model, str(e))
+        return applied
+
+    def catch_up(self) -> None:
+        """Apply everything the log holds now (tests, the CLI); raises if a read model failed."""
+        while self.run_once():
+            pass
+        if self.failed:
+            raise ProjectionFailed("; ".join(self.failed.values()))
+
+    def _fail(self, model: ReadModel, message: str) -> None:
+        self.failed[model.name] = message
+        log.error("projection_failed", projection=model.name, error=message, exc_info=True)
+        with self.db.transaction() as tx:
+            state = _lock_state(tx, model.name)
+            if state is not None:
+                tx.execute(
+                    f"UPDATE {STATE_TABLE} SET error = ?, error_position = ? "
+                    "WHERE name = ? AND generation = ?",
+                    (message, state.position + 1, model.name, state.generation),
+                )
+
+    def run(self) -> None:
+        """Follow the log until ``stop()``; wakes on NOTIFY (PostgreSQL) or polls (SQLite)."""
+        log.info("projections_started", models=[m.name for m in self.models])
+        waiter = _Waiter(self.ledger, self.db, self.poll_seconds)
+        try:
+            while not self._stop.is_set():
+                try:
+                    applied = self.run_once()
+                except (psycopg.OperationalError, sqlite3.OperationalError, OSError) as e:
+                    log.warning("projections_store_unavailable", error=str(e))
+                    self._stop.wait(1.0)
+                    continue
+                if not applied:
+                    waiter.wait(self._stop)
+        finally:
+            waiter.close()
+            log.info("projections_stopped")
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="caseledger-projections", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class _Waiter:
+    """Sleeps until the log may have grown: LISTEN on PostgreSQL, a short sleep on SQLite."""
+
+    def __init__(self, ledger: CaseLedger, db: ViewDatabase, poll_seconds: float) -> None:
+        self.poll_seconds = poll_seconds
+        self._conn: psycopg.Connection | None = None
+        self._channel = getattr(ledger.recorder, "channel_name", None)
+        self._db = db
+
+    def wait(self, stop: threading.Event) -> None:
+        if self._db.dialect != "postgres" or not self._channel:
+            stop.wait(self.poll_seconds)
+            return
+        try:
+            if self._conn is None:
+                self._conn = psycopg.connect(self._db.conninfo(), autocommit=True)
+                self._conn.execute(f'LISTEN "{self._channel}"')
+            for _ in self._conn.notifies(timeout=1.0, stop_after=1):
+                break
+        except psycopg.Error as e:
+            log.warning("projections_listen_failed", error=str(e))
+            self.close()
+            stop.wait(self.poll_seconds)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+# --- rebuild and read-your-writes ---------------------------------------------------------------
+
+
+def rebuild(
+    runner: Runner, models: Sequence[ReadModel], progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
+    """Fill a new generation of each read model from the start of the log, then switch to them
+    atomically; returns each one's new generation.
+
+    Reads keep being served from the live generations (and live runners keep updating them)
+    until the switch. The new generations advance together, so each case is judged once per
+    batch for all of them. The switch waits for a live step in progress, applies the last
+    events, repoints the views and drops the old tables, all in one transaction.
+    """
+    db = runner.db
+    ensure(db, models)
+    generations: dict[str, int] = {}
+    with db.transaction() as tx:
+        if tx.dialect == "postgres":
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (STATE_TABLE,))
+        for model in models:
+            rows = tx.rows(
+                f"SELECT generation, active FROM {STATE_TABLE} WHERE name = ?", (model.name,)
+            )
+            for stale in (int(r["generation"]) for r in rows if not r["active"]):
+                _drop_generation(tx, model, stale)  # an earlier rebuild that did not finish
+            generations[model.name] = max(int(r["generation"]) for r in rows) + 1
+            _create_generation(tx, model, generations[model.name], active=False)
+    log.info("rebuild_started", generations=generations)
+    while True:
+        now = runner.clock()
+        applied = [runner.step(m, generations[m.name], now) for m in models]
+        if progress is not None:
+            progress(max(applied))
+        if max(applied) < runner.batch:
+            break
+    with db.transaction() as tx:
+        now = runner.clock()
+        for model in models:
+            live = _lock_state(tx, model.name)
+            while runner._apply_next(tx, model, generations[model.name], now):
+                pass
+            tx.execute(
+                f"UPDATE {STATE_TABLE} SET active = (generation = ?) WHERE name = ?",
+                (generations[model.name], model.name),
+            )
+            _point_views(tx, model, generations[model.name])
+            if live is not None:
+                _drop_generation(tx, model, live.generation)
+    log.info("rebuild_switched", generations=generations)
+    return generations
+
+
+def wait_for(db: ViewDatabase, names: Iterable[str], position: int, timeout: float) -> bool:
+    """Wait until every named read model has passed ``position``; False on timeout."""
+    names = set(names)
+    deadline = time.monotonic() + timeout
+    while True:
+        reached = {s.name for s in states(db) if s.position >= position}
+        if names <= reached:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
