@@ -11,11 +11,14 @@ import structlog
 from fastapi import FastAPI, Request, Response
 
 from api.errors import install_error_handlers
-from api.routes import audit, cases, events, health
+from api.routes import audit, caseloads, cases, events, health, inspections
 from domain.application import CaseLedger
 from infra.logging import configure_logging
 from infra.settings import Settings
-from infra.store import build_application
+from infra.store import build_application, build_runner
+from projections import read_models
+from projections.db import ViewDatabase
+from projections.runtime import ensure
 
 log = structlog.get_logger("caseledger.http")
 
@@ -28,10 +31,23 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = ledger is None
         app.state.ledger = ledger or build_application(settings)
-        log.info("started", store=settings.store)
+        app.state.views = ViewDatabase(settings)
+        runner = None
+        if settings.create_tables:
+            ensure(app.state.views, read_models())
+        if settings.run_projections:
+            runner = build_runner(settings, app.state.ledger)
+            ensure(runner.db, runner.models)
+            thread = runner.start()
+        log.info("started", store=settings.store, projections=bool(runner))
         try:
             yield
         finally:
+            if runner is not None:
+                runner.stop()
+                thread.join(timeout=10)
+                runner.db.close()
+            app.state.views.close()
             if owned:
                 app.state.ledger.close()
 
@@ -50,6 +66,8 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
     app.include_router(cases.router)
     app.include_router(events.router)
     app.include_router(audit.router)
+    app.include_router(caseloads.router)
+    app.include_router(inspections.router)
     return app
 
 

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from pydantic import ValidationError
 
 from domain.application import CaseLedger
+from domain.errors import CaseLedgerError
 from domain.events import Actor
+from projections.db import ViewDatabase
+from projections.runtime import states, wait_for
 
 
 class Unauthenticated(Exception):
     def __init__(self, detail: str, field: str | None = None) -> None:
         super().__init__(detail)
         self.detail, self.field = detail, field
+
+
+class InvalidQuery(CaseLedgerError):
+    """A query parameter that cannot be served (422, naming the parameter)."""
+
+
+class ReadModelBehind(CaseLedgerError):
+    """The read model has not reached the position asked for within the wait (503)."""
 
 
 def get_ledger(request: Request) -> CaseLedger:
@@ -47,6 +58,41 @@ def get_actor(
         raise Unauthenticated(f"invalid {name}: {e.errors()[0]['msg']}", field=name) from None
 
 
+def get_views(request: Request) -> ViewDatabase:
+    return request.app.state.views  # type: ignore[no-any-return]
+
+
+class ReadAfter:
+    """Read-your-writes: ``min_position`` makes the request wait (up to ``wait`` seconds) until
+    the read models it reads have applied the log up to that position; 503 if they have not."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+
+    def __call__(
+        self,
+        request: Request,
+        min_position: Annotated[
+            int | None,
+            Query(ge=0, description="wait until the read model has applied this log position "
+                  "(the `position` a write answered)"),
+        ] = None,
+        wait: Annotated[
+            float, Query(gt=0, le=30, description="seconds to wait for min_position")
+        ] = 5.0,
+    ) -> int:
+        views: ViewDatabase = request.app.state.views
+        if min_position is not None and not wait_for(views, self.names, min_position, wait):
+            raise ReadModelBehind(
+                f"the read model has not reached position {min_position} within {wait:g} s; "
+                "retry shortly",
+                field="min_position",
+            )
+        positions = {s.name: s.position for s in states(views)}
+        return min(positions.get(name, 0) for name in self.names)
+
+
 LedgerDep = Annotated[CaseLedger, Depends(get_ledger)]
+ViewsDep = Annotated[ViewDatabase, Depends(get_views)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]

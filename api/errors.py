@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from api.deps import Unauthenticated
+from api.deps import InvalidQuery, ReadModelBehind, Unauthenticated
 from domain.errors import (
     CaseLedgerError,
     CaseNotFound,
@@ -24,6 +24,8 @@ log = structlog.get_logger()
 
 STATUS: list[tuple[type[Exception], int]] = [
     (InvalidEvent, 422),
+    (InvalidQuery, 422),
+    (ReadModelBehind, 503),
     (CaseNotFound, 404),
     (Conflict, 409),
     (Contention, 503),

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.events import CATALOGUE, ActingBody, CaseOpened, Document, LegalBasis
-from domain.state import Entry
+from domain.state import STAGES, Entry
 
 
 class _Envelope(BaseModel):
@@ -183,3 +183,131 @@ class VerificationPublic(BaseModel):
     problem_count: int
     first_broken: IntegrityProblemPublic | None
     problems: list[IntegrityProblemPublic] = Field(description="the first 100 problems")
+
+
+# --- read models ---------------------------------------------------------------------------
+
+Stage = Literal[STAGES]  # type: ignore[valid-type]
+
+
+class _ReadModelPage(BaseModel):
+    position: int = Field(description="the log position the read model has applied")
+
+
+class CaseloadEntryPublic(BaseModel):
+    case_id: UUID
+    managing_unit: str
+    residence_unit: str | None
+    assignee_id: str | None
+    assignee_role: str | None
+    stage: str
+    active: bool
+    opened_on: date | None
+    last_contact_at: datetime | None
+    last_contact_type: str | None
+    next_due_rule: str | None = Field(description="the rule of the earliest pending deadline")
+    next_due_step: str | None = Field(description="what is due")
+    next_due: str | None = Field(description="its due date (or instant, for deadlines in hours)")
+    next_due_on: date | None
+    overdue: bool = Field(description="a deadline has passed with nothing recorded")
+    open_findings: int
+    version: int = Field(description="the case version the row reflects")
+    position: int = Field(description="the log position of that version")
+
+
+class CaseloadPagePublic(_ReadModelPage):
+    cases: list[CaseloadEntryPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class DeadlinePublic(BaseModel):
+    rule_id: str
+    title: str
+    anchor_event_id: str
+    due: str
+    status: Literal["met", "late", "pending", "missing"]
+    late_by: int
+    unit: str = Field(description="unit of late_by: wd (working days), d, h, m")
+
+
+class TimelineStepPublic(BaseModel):
+    seq: int
+    step: str = Field(description="the event type, or the step expected by a rule")
+    status: Literal["done", "pending", "missing"]
+    event_id: str | None
+    occurred_at: datetime | None
+    recorded_at: datetime | None
+    first_recorded_occurred_at: datetime | None = Field(
+        description="the occurred_at first recorded, when a correction changed it"
+    )
+    acting_body: dict[str, Any] | None
+    deadlines: list[DeadlinePublic]
+
+
+class FindingPublic(BaseModel):
+    case_id: UUID
+    rule_id: str
+    title: str
+    legal_basis: str
+    severity: str
+    confidence: str
+    regime: str
+    status: Literal["open", "resolved"]
+    managing_unit: str
+    commune: str
+    detected_on: date
+    due: str | None
+    due_on: date | None
+    resolved_on: date | None
+    detail: str
+    evidence_event_ids: list[str]
+
+
+class TimelinePublic(_ReadModelPage):
+    case_id: UUID
+    steps: list[TimelineStepPublic]
+    findings: list[FindingPublic]
+
+
+class FindingsPagePublic(_ReadModelPage):
+    findings: list[FindingPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class RuleCountPublic(BaseModel):
+    rule_id: str
+    title: str
+    severity: str
+    findings: int
+    open: int
+
+
+class CommuneCountPublic(BaseModel):
+    commune: str
+    findings: int
+    open: int
+
+
+class WorstCasePublic(BaseModel):
+    case_id: UUID
+    managing_unit: str
+    findings: int
+    open: int
+    open_weight: int = Field(description="open findings weighted by severity (high 3, medium 2, low 1)")
+
+
+class InspectionReportPublic(_ReadModelPage):
+    unit: str
+    from_: date = Field(alias="from")
+    to: date
+    findings: int
+    open: int
+    by_rule: list[RuleCountPublic]
+    by_commune: list[CommuneCountPublic]
+    worst_cases: list[WorstCasePublic]
+
+    model_config = ConfigDict(populate_by_name=True)

@@ -244,6 +244,26 @@ STAGE_AFTER: dict[str, Callable[[Entry, str], str]] = {
 }
 
 
+STAGES = (
+    "intake",
+    "user_management",
+    "voluntary_treatment",
+    "ost",
+    "commune_education",
+    "compulsory_dossier",
+    "at_court",
+    "awaiting_execution",
+    "execution_deferred",
+    "in_facility",
+    "post_rehab",
+    "relapsed",
+    "absconded",
+    NO_ACTIVE_MEASURE,
+    "closed",
+)
+"""Every stage a case can be at (``CaseState.stage``)."""
+
+
 def stage_of(entries: Iterable[Entry]) -> str:
     """The stage reached by what happened, walked in ``occurred_at`` order."""
     stage, before_absconding = "intake", "intake"

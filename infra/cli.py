@@ -131,5 +131,106 @@ def migrate(
     )
 
 
+projections_cli = typer.Typer(help="Read models: run, rebuild, status.", no_args_is_help=True)
+cli.add_typer(projections_cli, name="projections")
+
+
+def _models(names: list[str] | None) -> list[str] | None:
+    from projections import read_models
+
+    try:
+        read_models(names)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="NAME") from None
+    return names or None
+
+
+@projections_cli.command("run")
+def projections_run(
+    names: list[str] = typer.Argument(None, help="read models to run (default: all)"),
+) -> None:
+    """Keep the read models up to date with the log, as a process of its own (until SIGTERM)."""
+    import signal
+
+    from infra.logging import configure_logging
+    from infra.store import build_application, build_runner
+    from projections.runtime import ensure
+
+    settings = Settings()
+    configure_logging(settings)
+    app = build_application(settings)
+    runner = build_runner(settings, app, _models(names))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: runner.stop())
+    try:
+        ensure(runner.db, runner.models)
+        runner.run()
+    finally:
+        runner.db.close()
+        app.close()
+
+
+@projections_cli.command("rebuild")
+def projections_rebuild(
+    names: list[str] = typer.Argument(None, help="read models to rebuild (default: all)"),
+) -> None:
+    """Build fresh copies from the start of the log beside the live ones; switch when caught up.
+
+    Reads are served from the live copies until the switch, which is atomic.
+    """
+    from infra.logging import configure_logging
+    from infra.store import build_application, build_runner
+    from projections.runtime import rebuild
+
+    settings = Settings()
+    configure_logging(settings)
+    app = build_application(settings)
+    runner = build_runner(settings, app, _models(names))
+    done = 0
+
+    def progress(applied: int) -> None:
+        nonlocal done
+        done += applied
+        if done % 50_000 < applied:
+            typer.echo(f"  {done} events", err=True)
+
+    try:
+        generations = rebuild(runner, runner.models, progress)
+    finally:
+        runner.db.close()
+        app.close()
+    typer.echo(
+        "rebuilt and switched: "
+        + ", ".join(f"{name} (generation {g})" for name, g in generations.items())
+    )
+
+
+@projections_cli.command("status")
+def projections_status() -> None:
+    """Each read model's position, lag and error."""
+    from infra.store import build_application
+    from projections.db import ViewDatabase
+    from projections.runtime import states
+
+    settings = Settings()
+    app = build_application(settings)
+    db = ViewDatabase(settings, pool_size=1)
+    try:
+        head = int(app.recorder.max_notification_id() or 0)
+        found = states(db)
+    finally:
+        db.close()
+        app.close()
+    if not found:
+        typer.echo("no read models yet (they are created when a runner or the API starts)")
+    for state in found:
+        typer.echo(
+            f"{state.name}: generation {state.generation}, position {state.position} of {head}"
+            f" (lag {head - state.position} events)"
+            + (f"; STOPPED at position {state.error_position}: {state.error}" if state.error else "")
+        )
+    raise typer.Exit(1 if any(s.error for s in found) else 0)
+
+
 def main() -> None:
     cli()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AwareDatetime
 
-from api.deps import ActorDep, LedgerDep, RequestIdDep
+from api.deps import ActorDep, LedgerDep, ReadAfter, RequestIdDep, ViewsDep
 from api.schemas import (
     BatchAppend,
     BatchEvent,
@@ -18,13 +18,17 @@ from api.schemas import (
     DossierPublic,
     EventAppend,
     EventPublic,
+    FindingPublic,
     HistoryPublic,
     RecordedPublic,
     ReferralPublic,
+    TimelinePublic,
+    TimelineStepPublic,
 )
 from domain.application import CaseRecord, Recorded, in_batch
 from domain.case import NewEvent
 from domain.errors import InvalidEvent
+from projections import inspections, timeline
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -140,6 +144,26 @@ def get_case(
     """The current state of a case, or its state as recorded up to ``as_of``."""
     record = ledger.get_case(case_id, as_of=as_of)
     return _case_public(record, as_of)
+
+
+@router.get("/{case_id}/timeline", response_model=TimelinePublic)
+def get_timeline(
+    case_id: UUID,
+    ledger: LedgerDep,
+    views: ViewsDep,
+    actor: ActorDep,
+    position: Annotated[int, Depends(ReadAfter("timeline", "inspections"))],
+) -> TimelinePublic:
+    """The legal-process timeline: each step, the deadline that applied, met or not; findings."""
+    steps = timeline.of_case(views, str(case_id))
+    if not steps:
+        ledger.get_case(case_id)  # 404 if there is no such case; else not projected yet
+    return TimelinePublic(
+        position=position,
+        case_id=case_id,
+        steps=[TimelineStepPublic(**s) for s in steps],
+        findings=[FindingPublic(**f) for f in inspections.of_case(views, str(case_id))],
+    )
 
 
 @router.get("/{case_id}/history", response_model=HistoryPublic)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import LedgerDep
+from api.deps import LedgerDep, ViewsDep
+from domain.application import CaseLedger
+from projections.runtime import State, states
 
 router = APIRouter(tags=["operations"])
 
@@ -17,10 +22,42 @@ def health() -> dict[str, str]:
 
 
 @router.get("/ready")
-def ready(ledger: LedgerDep) -> JSONResponse:
-    """Readiness: the event store answers; reports the last global position."""
+def ready(ledger: LedgerDep, views: ViewsDep) -> JSONResponse:
+    """Readiness: the store answers; each read model's position, lag (events, seconds), error.
+
+    503 when the store is down or a read model has stopped on an error.
+    """
     try:
-        position = ledger.recorder.max_notification_id()
+        head = int(ledger.recorder.max_notification_id() or 0)
+        found = states(views)
     except Exception as e:  # the store is down: not ready, say why
         return JSONResponse({"status": "unavailable", "store": str(e)}, status_code=503)
-    return JSONResponse({"status": "ready", "store": {"position": position or 0}})
+    projections = {s.name: _lag(ledger, s, head) for s in found}
+    failed = [name for name, p in projections.items() if p["error"]]
+    body = {
+        "status": "projection_stopped" if failed else "ready",
+        "store": {"position": head},
+        "projections": projections,
+    }
+    return JSONResponse(body, status_code=503 if failed else 200)
+
+
+def _lag(ledger: CaseLedger, state: State, head: int) -> dict[str, Any]:
+    behind = max(head - state.position, 0)
+    seconds = 0.0
+    if behind:
+        oldest = ledger.recorder.select_notifications(
+            start=state.position, limit=1, inclusive_of_start=False
+        )
+        if oldest:
+            recorded = ledger.mapper.to_domain_event(oldest[0]).timestamp
+            seconds = max((datetime.now(UTC) - recorded).total_seconds(), 0.0)
+    return {
+        "generation": state.generation,
+        "position": state.position,
+        "lag_events": behind,
+        "lag_seconds": round(seconds, 3),
+        "updated_at": state.updated_at,
+        "error": state.error,
+        "stopped_at_position": state.error_position,
+    }

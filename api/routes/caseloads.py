@@ -1,0 +1,41 @@
+"""Caseloads: active cases under an org unit, with what is due (the caseload read model)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import ActorDep, ReadAfter, ViewsDep
+from api.schemas import CaseloadEntryPublic, CaseloadPagePublic, Stage
+from domain.events import UNIT_CODE_PATTERN
+from projections import caseload
+
+router = APIRouter(prefix="/v1/caseloads", tags=["read models"])
+
+UnitQuery = Annotated[
+    str, Query(pattern=UNIT_CODE_PATTERN, description="org unit code; its whole subtree")
+]
+
+
+@router.get("", response_model=CaseloadPagePublic)
+def list_caseload(
+    views: ViewsDep,
+    actor: ActorDep,
+    position: Annotated[int, Depends(ReadAfter("caseload"))],
+    unit: UnitQuery,
+    assignee: Annotated[str | None, Query(max_length=128)] = None,
+    stage: Stage | None = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CaseloadPagePublic:
+    """Active cases under a unit: stage, last contact, next due action; overdue first."""
+    rows, total = caseload.query(views, unit, assignee, stage, overdue, limit, offset)
+    return CaseloadPagePublic(
+        position=position,
+        cases=[CaseloadEntryPublic(**r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )

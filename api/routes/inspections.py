@@ -1,0 +1,64 @@
+"""Inspections: compliance findings across a unit, and the report for a period."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import ActorDep, InvalidQuery, ReadAfter, ViewsDep
+from api.routes.caseloads import UnitQuery
+from api.schemas import FindingPublic, FindingsPagePublic, InspectionReportPublic
+from projections import inspections
+
+router = APIRouter(prefix="/v1/inspections", tags=["read models"])
+
+From = Annotated[date | None, Query(alias="from", description="detected on or after")]
+To = Annotated[date | None, Query(description="detected on or before")]
+
+
+def _check_period(start: date | None, end: date | None) -> None:
+    if start and end and start > end:
+        raise InvalidQuery(f"from ({start}) is after to ({end})", field="from")
+
+
+@router.get("/findings", response_model=FindingsPagePublic)
+def list_findings(
+    views: ViewsDep,
+    actor: ActorDep,
+    position: Annotated[int, Depends(ReadAfter("inspections"))],
+    unit: UnitQuery,
+    start: From = None,
+    to: To = None,
+    rule: Annotated[str | None, Query(max_length=32, description="rule id, e.g. C7")] = None,
+    status: Literal["open", "resolved"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> FindingsPagePublic:
+    """Findings of cases managed under a unit, detected in a period, oldest first."""
+    _check_period(start, to)
+    rows, total = inspections.findings(views, unit, start, to, rule, status, limit, offset)
+    return FindingsPagePublic(
+        position=position,
+        findings=[FindingPublic(**r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/report", response_model=InspectionReportPublic)
+def report(
+    views: ViewsDep,
+    actor: ActorDep,
+    position: Annotated[int, Depends(ReadAfter("inspections"))],
+    unit: UnitQuery,
+    start: Annotated[date, Query(alias="from", description="first day of the period")],
+    to: Annotated[date, Query(description="last day of the period")],
+    worst: Annotated[int, Query(ge=1, le=100, description="how many worst cases")] = 10,
+) -> InspectionReportPublic:
+    """Findings detected in a period under a unit: counts by rule and commune, worst cases."""
+    _check_period(start, to)
+    found = inspections.report(views, unit, start, to, worst)
+    return InspectionReportPublic(position=position, unit=unit, from_=start, to=to, **found)
