@@ -80,6 +80,7 @@ def build_runner(settings: Settings, ledger: CaseLedger, names: list[str] | None
         clock=(lambda: as_of) if as_of is not None else utcnow,
         poll_seconds=settings.projection_poll_seconds,
         recheck_seconds=settings.recheck_seconds,
+        batch=settings.projection_batch,
     )
 
 

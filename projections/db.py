@@ -1,4 +1,8 @@
-"""Where read models live: the store's own database (SQLite file or PostgreSQL schema).
+"""Where read models live: the store's PostgreSQL schema, or a SQLite file beside the store's.
+
+On SQLite the read models have a file of their own (``ledger.sqlite3`` -> ``ledger.views.sqlite3``,
+``views_path``): SQLite has one writer per file, and a runner catching up must not keep the API's
+event writers waiting for that lock.
 
 ``ViewDatabase`` is the small dialect layer the runtime and the read models share: one
 connection, explicit transactions (``BEGIN IMMEDIATE`` on SQLite, so batches of concurrent
@@ -21,6 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -71,9 +76,11 @@ class ViewDatabase:
     def _sqlite(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            path = self.settings.database_url.removeprefix("sqlite:///")
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                views_path(self.settings), timeout=30, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA busy_timeout=30000")
+            _use_wal(conn)
             self._local.conn = conn
             self._sqlite_conns.append(conn)
         return conn
@@ -174,6 +181,27 @@ class Tx:
             chunk = case_ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
             self.conn.execute(f"DELETE FROM {table} WHERE case_id IN ({marks})", chunk)
+
+
+def views_path(settings: Settings) -> str:
+    """The SQLite file of the read models: the store's file name with ``.views`` before its
+    suffix."""
+    path = Path(settings.database_url.removeprefix("sqlite:///"))
+    return str(path.with_name(f"{path.stem}.views{path.suffix or '.sqlite3'}"))
+
+
+def _use_wal(conn: sqlite3.Connection, patience: float = 10.0) -> None:
+    """WAL, so API reads never wait for a runner's batch (retried: the switch fails at once when
+    several processes open a new file together)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _param(value: Any, dialect: Dialect) -> Any:

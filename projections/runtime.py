@@ -99,9 +99,9 @@ class CaseBook:
             known.append(entry)
         elif entry.version == 1:
             self._cases[entry.case_id] = [entry]
-        elif known is not None and len(known) < entry.version:
-            del self._cases[entry.case_id]  # a gap: load it whole when it is needed
         else:
+            if known is not None and len(known) < entry.version:
+                del self._cases[entry.case_id]  # a gap: load it whole when it is needed
             return
         self._cases.move_to_end(entry.case_id)
         if len(self._cases) > self.size:
@@ -389,6 +389,10 @@ class Runner:
                     applied = self.run_once()
                 except (psycopg.OperationalError, sqlite3.OperationalError, OSError) as e:
                     log.warning("projections_store_unavailable", error=str(e))
+                    self._stop.wait(1.0)
+                    continue
+                except Exception:  # a fault of the runtime itself: say so, retry the round
+                    log.exception("projections_round_failed")
                     self._stop.wait(1.0)
                     continue
                 if not applied:

@@ -1,0 +1,201 @@
+"""The projection runtime on SQLite and PostgreSQL: exactly-once through batches, concurrent
+runners, live writers, failures, rebuilds and a killed process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import ClassVar
+
+import pytest
+
+from domain.application import CaseLedger
+from infra.demo import generate
+from infra.settings import Settings
+from projections import caseload, read_models
+from projections.db import ViewDatabase
+from projections.model import CaseView, Row
+from projections.runtime import ProjectionFailed, Runner, rebuild, states
+from projections.timeline import Timeline
+from tests.integration.stories import ACTOR, note
+from tests.projections.conftest import Clock, make_runner, snapshot
+
+AS_OF = "2026-12-01 12:00"
+
+
+@pytest.fixture
+def demo(ledger: CaseLedger, clock: Clock) -> int:
+    """Forty life courses recorded; returns the log's head position."""
+    generate(ledger, people=40, seed=7)
+    clock.set(AS_OF)
+    return int(ledger.recorder.max_notification_id())
+
+
+def positions(views: ViewDatabase) -> dict[str, int]:
+    return {s.name: s.position for s in states(views)}
+
+
+def test_many_small_batches_give_the_same_rows_as_one_rebuild(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
+):
+    small = make_runner(ledger, views, clock, batch=7)
+
+    small.catch_up()
+    live = snapshot(views)
+    rebuild(make_runner(ledger, views, clock, batch=5000), read_models())
+
+    assert positions(views) == {"caseload": demo, "inspections": demo, "timeline": demo}
+    assert {s.name: s.events for s in states(views)} == positions(views)  # each event once
+    assert snapshot(views) == live
+    assert len(live["caseledger_caseload"]) == len(live["caseledger_caseload_cases"]) > 30
+
+
+def test_two_runners_at_once_apply_each_event_exactly_once(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
+):
+    runners = [make_runner(ledger, views, clock, batch=25) for _ in range(2)]
+
+    threads = [threading.Thread(target=r.catch_up) for r in runners]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert {s.name: s.events for s in states(views)} == {
+        "caseload": demo,
+        "inspections": demo,
+        "timeline": demo,
+    }
+    live = snapshot(views)
+    rebuild(runners[0], read_models())
+    assert snapshot(views) == live
+
+
+def test_events_written_while_the_runner_follows_the_log_all_reach_the_read_models(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int, settings: Settings
+):
+    runner = make_runner(ledger, views, clock, poll_seconds=0.01)
+    thread = runner.start()
+    cases = sorted({n.originator_id for n in ledger.recorder.select_notifications(1, 5000)})
+
+    def write(worker: int) -> None:
+        for i in range(10):
+            ledger.append(cases[(worker * 10 + i) % len(cases)], [note(f"w{worker}-{i}")], ACTOR)
+
+    writers = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    head = int(ledger.recorder.max_notification_id())
+    deadline = time.monotonic() + 30
+    while min(positions(views).values()) < head and time.monotonic() < deadline:
+        time.sleep(0.05)
+    runner.stop()
+    thread.join(10)
+
+    assert head == demo + 40
+    assert positions(views) == {"caseload": head, "inspections": head, "timeline": head}
+    assert {s.name: s.events for s in states(views)} == positions(views)
+    live = snapshot(views)
+    rebuild(make_runner(ledger, views, clock), read_models())
+    assert snapshot(views) == live
+
+
+class BrokenTimeline(Timeline):
+    """A timeline whose handler fails on one case."""
+
+    victim: ClassVar[str] = ""
+
+    def rows(self, case: CaseView) -> dict[str, list[Row]]:
+        if case.case_id == self.victim:
+            raise ValueError("cannot lay out this case")
+        return super().rows(case)
+
+
+def test_a_failing_handler_stops_its_read_model_loudly_and_a_restart_resumes_it(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
+):
+    first = ledger.recorder.select_notifications(start=1, limit=300)[-1]
+    BrokenTimeline.victim = str(first.originator_id)
+    models = [m for m in read_models() if m.name != "timeline"] + [BrokenTimeline()]
+    broken = Runner(ledger, views, models, clock=clock, batch=100, recheck_seconds=0)
+
+    with pytest.raises(ProjectionFailed, match="cannot lay out this case"):
+        broken.catch_up()
+
+    found = {s.name: s for s in states(views)}
+    assert found["caseload"].position == demo  # the others went on
+    stopped = found["timeline"]
+    assert stopped.position < first.id  # the failing batch was not applied
+    assert "cannot lay out this case" in stopped.error
+    assert stopped.error_position == stopped.position + 1
+    # Check: a runner restarted (the bug fixed) resumes where it stopped, and clears the error
+    make_runner(ledger, views, clock).catch_up()
+    found = {s.name: s for s in states(views)}
+    assert (found["timeline"].position, found["timeline"].error) == (demo, None)
+    assert found["timeline"].events == demo
+
+
+def test_reads_are_served_from_the_live_copy_until_a_rebuild_switches(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
+):
+    make_runner(ledger, views, clock).catch_up()
+    before = snapshot(views)
+    seen_during: list[int] = []
+    builder = make_runner(ledger, views, clock, batch=50)
+
+    def progress(applied: int) -> None:  # called between the rebuild's batches
+        seen_during.append(caseload.query(views, "01", limit=500)[1])
+
+    generations = rebuild(builder, read_models(), progress)
+
+    assert generations == {"caseload": 2, "timeline": 2, "inspections": 2}
+    assert len(seen_during) > 3
+    assert set(seen_during) == {caseload.query(views, "01", limit=500)[1]}  # never empty
+    assert snapshot(views) == before
+    assert {s.generation for s in states(views)} == {2}
+    assert not views.exists("caseledger_caseload_g1")
+
+
+def test_killing_the_runner_process_mid_batch_then_restarting_gives_the_same_rows(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int, settings: Settings
+):
+    env = {
+        **os.environ,
+        "CASELEDGER_DATABASE_URL": settings.database_url,
+        "CASELEDGER_DATABASE_SCHEMA": settings.database_schema,
+        "CASELEDGER_EVALUATE_AS_OF": clock.now.isoformat(),
+        "CASELEDGER_PROJECTION_BATCH": "40",
+        "CASELEDGER_LOG_LEVEL": "WARNING",
+    }
+    command = [os.path.join(os.path.dirname(sys.executable), "caseledger"), "projections", "run"]
+    process = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 60
+    while min(positions(views).values(), default=0) == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+
+    at_kill = positions(views)
+    assert 0 < min(at_kill.values()) and max(at_kill.values()) < demo  # killed part way
+    restarted = subprocess.Popen(command, env=env)
+    try:
+        while min(positions(views).values()) < demo and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.wait(15)
+    assert {s.name: s.events for s in states(views)} == {
+        "caseload": demo,
+        "inspections": demo,
+        "timeline": demo,
+    }
+    after_restart = snapshot(views)
+    rebuild(make_runner(ledger, views, clock), read_models())
+    assert snapshot(views) == after_restart
