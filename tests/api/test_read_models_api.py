@@ -1,0 +1,195 @@
+"""The read-model routes end to end, with the runner inside the API process (as `make run`
+does), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from infra.settings import Settings
+from tests.api.test_cases_api import ACTOR, OPEN
+
+DETECTED = {
+    "type": "DrugUseDetected",
+    "occurred_at": "2023-03-06T21:30:00+07:00",
+    "data": {
+        "ground": "a",
+        "place": "ngõ 12 Ngô Gia Tự",
+        "detecting_unit": "01.004.00127",
+        "administratively_detained": False,
+    },
+    "acting_body": {"kind": "commune_police", "unit": "01.004.00127"},
+}
+ASSIGNED = {
+    "type": "CaseAssigned",
+    "occurred_at": "2023-03-07T08:00:00+07:00",
+    "data": {"assignee_id": "cs-viethung-2", "assignee_role": "counsellor"},
+}
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    live = settings.model_copy(update={"projection_poll_seconds": 0.02})
+    with TestClient(create_app(live)) as client:
+        yield client
+
+
+def record(client: TestClient, *events: dict) -> tuple[str, int]:
+    """Open a case and append ``events``; the case id and the last position."""
+    opened = client.post("/v1/cases", json=OPEN, headers=ACTOR).json()
+    position = opened["position"]
+    for event in events:
+        response = client.post(f"/v1/cases/{opened['case_id']}/events", json=event, headers=ACTOR)
+        assert response.status_code == 201, response.text
+        position = response.json()["position"]
+    return opened["case_id"], position
+
+
+def test_a_client_reads_its_own_write_from_the_caseload_with_min_position(client: TestClient):
+    case_id, position = record(client, ASSIGNED)
+
+    response = client.get(
+        "/v1/caseloads",
+        params={"unit": "01.004", "assignee": "cs-viethung-2", "min_position": position},
+        headers=ACTOR,
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["position"] >= position
+    assert [c["case_id"] for c in body["cases"]] == [case_id]
+    assert body["cases"][0]["assignee_role"] == "counsellor"
+    assert body["total"] == 1
+
+
+def test_a_read_model_that_cannot_reach_min_position_in_time_answers_503(client: TestClient):
+    response = client.get(
+        "/v1/caseloads",
+        params={"unit": "01", "min_position": 10**9, "wait": 0.1},
+        headers=ACTOR,
+    )
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["Retry-After"] == "1"
+    assert response.json()["errors"][0]["field"] == "min_position"
+
+
+def test_the_timeline_route_shows_steps_deadlines_and_findings(client: TestClient):
+    case_id, position = record(client, DETECTED)
+
+    response = client.get(
+        f"/v1/cases/{case_id}/timeline", params={"min_position": position}, headers=ACTOR
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [s["step"] for s in body["steps"] if s["status"] == "done"] == [
+        "CaseOpened",
+        "DrugUseDetected",
+    ]
+    assert any(s["status"] == "missing" for s in body["steps"])  # residence never verified
+    u3 = [f for f in body["findings"] if f["rule_id"] == "U3"]
+    assert u3 and u3[0]["status"] == "open" and u3[0]["due_on"] == "2023-03-09"
+
+
+def test_the_timeline_of_an_unknown_case_is_404(client: TestClient):
+    response = client.get(f"/v1/cases/{uuid.uuid4()}/timeline", headers=ACTOR)
+
+    assert response.status_code == 404
+
+
+def test_findings_and_the_report_cover_a_unit_and_a_period(client: TestClient):
+    case_id, position = record(client, DETECTED)
+    wait = {"min_position": position}
+
+    findings = client.get(
+        "/v1/inspections/findings",
+        params={"unit": "01.004", "from": "2023-03-01", "to": "2023-03-31", "rule": "U3", **wait},
+        headers=ACTOR,
+    ).json()
+    report = client.get(
+        "/v1/inspections/report",
+        params={"unit": "01", "from": "2023-03-01", "to": "2023-03-31"},
+        headers=ACTOR,
+    ).json()
+
+    assert findings["total"] == 1
+    assert findings["findings"][0]["case_id"] == case_id
+    assert findings["findings"][0]["evidence_event_ids"]
+    assert (report["from"], report["to"], report["unit"]) == ("2023-03-01", "2023-03-31", "01")
+    assert {"rule_id": "U3", "findings": 1, "open": 1}.items() <= next(
+        r for r in report["by_rule"] if r["rule_id"] == "U3"
+    ).items()
+    assert report["by_commune"][0]["commune"] == "01.004.00127"
+    assert report["worst_cases"][0]["case_id"] == case_id
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/v1/caseloads", {"unit": "1.4"}, "unit"),
+        ("/v1/caseloads", {"unit": "01", "stage": "asleep"}, "stage"),
+        ("/v1/caseloads", {"unit": "01", "limit": 0}, "limit"),
+        ("/v1/inspections/findings", {"unit": "01", "status": "closed"}, "status"),
+        ("/v1/inspections/findings", {"unit": "01", "from": "2023-04-01", "to": "2023-03-01"}, "from"),
+        ("/v1/inspections/report", {"unit": "01", "from": "2023-13-01", "to": "2023-12-31"}, "from"),
+        ("/v1/inspections/report", {"unit": "01"}, "from"),
+    ],
+)
+def test_a_bad_query_is_a_problem_naming_the_parameter(
+    client: TestClient, path: str, params: dict, field: str
+):
+    response = client.get(path, params=params, headers=ACTOR)
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in [e["field"] for e in response.json()["errors"]]
+
+
+def test_ready_reports_each_read_model_position_and_lag(client: TestClient):
+    _, position = record(client)
+    client.get("/v1/caseloads", params={"unit": "01", "min_position": position}, headers=ACTOR)
+
+    response = client.get("/ready")
+
+    assert response.status_code == 200
+    projections = response.json()["projections"]
+    assert set(projections) == {"caseload", "timeline", "inspections"}
+    assert projections["caseload"]["position"] >= position
+    assert projections["caseload"]["lag_events"] >= 0
+    assert projections["caseload"]["error"] is None
+
+
+def test_ready_is_503_and_names_the_error_when_a_read_model_has_stopped(settings: Settings):
+    from infra.store import build_application
+    from projections import read_models
+    from projections.db import ViewDatabase
+    from projections.runtime import ProjectionFailed, Runner, ensure
+    from tests.projections.test_runtime import BrokenTimeline
+
+    quiet = settings.model_copy(update={"run_projections": False})
+    with TestClient(create_app(quiet)) as client:
+        case_id, _ = record(client, DETECTED)
+        BrokenTimeline.victim = case_id
+        ledger, views = build_application(quiet), ViewDatabase(quiet, pool_size=1)
+        models = [m for m in read_models() if m.name != "timeline"] + [BrokenTimeline()]
+        ensure(views, models)
+        with pytest.raises(ProjectionFailed):
+            Runner(ledger, views, models).catch_up()
+        ledger.close()
+        views.close()
+
+        response = client.get("/ready")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "projection_stopped"
+    assert "cannot lay out this case" in body["projections"]["timeline"]["error"]
+    assert body["projections"]["timeline"]["lag_events"] >= 1
+    assert body["projections"]["timeline"]["lag_seconds"] >= 0
+    assert body["projections"]["caseload"]["error"] is None
