@@ -7,9 +7,9 @@ event writers waiting for that lock.
 ``ViewDatabase`` is the small dialect layer the runtime and the read models share: one
 connection, explicit transactions (``BEGIN IMMEDIATE`` on SQLite, so batches of concurrent
 runners serialise; row locks on PostgreSQL), ``?`` placeholders on both, and bulk inserts (COPY on
-PostgreSQL). Values go in as Python ``str``/``int``/``bool``/``None`` (dates and instants as ISO
-text, JSON as text) and come out normalised by ``plain`` so the same rows compare equal on both
-stores.
+PostgreSQL). Rows carry Python values (``datetime``, ``date``, ``dict``/``list`` for JSON), stored
+as timestamptz/date/jsonb on PostgreSQL and as text on SQLite (instants as fixed-width UTC text,
+so they sort), and come out normalised by ``plain`` so the same rows compare equal on both stores.
 
 Read models are tables named ``<table>_g<generation>`` behind a view named ``<table>``: a rebuild
 fills the next generation beside the live one and repoints the views in one transaction, so SQL
@@ -150,9 +150,16 @@ class Tx:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, (plain(v) for v in row), strict=True)) for row in cursor.fetchall()]
 
-    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        """Insert many rows: COPY on PostgreSQL, one prepared statement on SQLite."""
-        rows = [tuple(_param(v, self.dialect) for v in row) for row in rows]
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: list[Sequence[Any]],
+        json_columns: Sequence[int] = (),
+    ) -> None:
+        """Insert many rows: COPY on PostgreSQL, one prepared statement on SQLite.
+
+        ``json_columns``: positions of the JSON values (dumped as text for COPY)."""
         if not rows:
             return
         if self.dialect == "postgres":
@@ -161,8 +168,13 @@ class Tx:
             )
             with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
                 for row in rows:
+                    if json_columns:
+                        row = list(row)
+                        for i in json_columns:
+                            row[i] = _json(row[i])
                     copy.write_row(row)
             return
+        rows = [tuple(_param(v, "sqlite") for v in row) for row in rows]
         marks = ", ".join("?" for _ in columns)
         self.conn.executemany(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
@@ -204,18 +216,32 @@ def _use_wal(conn: sqlite3.Connection, patience: float = 10.0) -> None:
             time.sleep(0.01)
 
 
+def stamp(value: datetime) -> str:
+    """An instant as fixed-width UTC text, so it sorts and compares as text on SQLite too."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "+00:00"
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
 def _param(value: Any, dialect: Dialect) -> Any:
     if isinstance(value, (dict, list)):
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-    if dialect == "sqlite" and isinstance(value, bool):
-        return int(value)
+        return _json(value)
+    if dialect == "sqlite":
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, datetime):
+            return stamp(value)
+        if isinstance(value, date):
+            return value.isoformat()
     return value
 
 
 def plain(value: Any) -> Any:
     """A stored value as both stores give it back: ISO text for dates, parsed JSON, ``bool``."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        return stamp(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -24,6 +24,7 @@ from domain.compliance import ComplianceConfig, Evaluation, evaluate
 from domain.compliance.engine import Judgement
 from domain.compliance.spec import VN
 from domain.state import CaseState, Entry, derive, effective_entries
+from projections.db import stamp
 
 Row = tuple[Any, ...]
 
@@ -36,7 +37,10 @@ class Column:
 
 
 def col(name: str, kind: str) -> Column:
-    """A column by kind: text, int, bigint, bool, date, instant, json, uuid."""
+    """A column by kind: text, int, bigint, bool, date, instant, json, uuid.
+
+    Rows carry Python values (``datetime`` for an instant, ``date``, ``dict``/``list`` for
+    JSON); ``projections.db`` stores them in each store's own types."""
     sqlite, postgres = {
         "text": ("TEXT", "text"),
         "int": ("INTEGER", "integer"),
@@ -62,6 +66,10 @@ class Table:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @property
+    def json_columns(self) -> tuple[int, ...]:
+        return tuple(i for i, c in enumerate(self.columns) if c.postgres == "jsonb")
 
     def physical(self, generation: int) -> str:
         return f"{self.name}_g{generation}"
@@ -146,7 +154,7 @@ class CaseView:
         return passes_at(self.pending[0][1].due) if self.pending else None
 
     def bookkeeping_row(self) -> Row:
-        return (self.case_id, self.version, self.position, instant(self.recheck_at))
+        return (self.case_id, self.version, self.position, self.recheck_at)
 
 
 def passes_at(due: date | datetime) -> datetime:
@@ -157,27 +165,19 @@ def passes_at(due: date | datetime) -> datetime:
     return datetime.combine(due + timedelta(days=1), time(), tzinfo=VN)
 
 
-def instant(value: datetime | None) -> str | None:
-    """An instant as fixed-width UTC text, so it sorts and compares as text on SQLite too."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
-
-def day(value: date | datetime | None) -> str | None:
-    """A date (an instant's local day in Việt Nam) as ISO text."""
-    if value is None:
-        return None
+def day(value: date | datetime | None) -> date | None:
+    """A date; an instant's local day in Việt Nam."""
     if isinstance(value, datetime):
-        return value.astimezone(VN).date().isoformat()
-    return value.isoformat()
+        return value.astimezone(VN).date()
+    return value
 
 
 def exact(value: date | datetime | None) -> str | None:
-    """A due date exactly as the engine gives it: a day, or an instant for deadlines in hours."""
+    """A due date as text exactly as the engine gives it: a day, or an instant for deadlines in
+    hours."""
     if value is None:
         return None
-    return instant(value) if isinstance(value, datetime) else value.isoformat()
+    return stamp(value) if isinstance(value, datetime) else value.isoformat()
 
 
 def subtree(column: str, unit: str) -> tuple[str, tuple[str, ...]]:

@@ -46,7 +46,7 @@ from domain.application import CaseLedger, utcnow
 from domain.compliance import ComplianceConfig
 from domain.state import Entry
 from projections.db import STATE_TABLE, Tx, ViewDatabase
-from projections.model import CaseView, ReadModel, bookkeeping, instant
+from projections.model import CaseView, ReadModel, bookkeeping
 
 log = structlog.get_logger("caseledger.projections")
 
@@ -289,7 +289,7 @@ class Runner:
         tx.execute(
             f"UPDATE {STATE_TABLE} SET position = ?, events = events + ?, updated_at = ?, "
             "error = NULL, error_position = NULL WHERE name = ? AND generation = ?",
-            (items[-1][0], len(items), instant(datetime.now(UTC)), model.name, state.generation),
+            (items[-1][0], len(items), datetime.now(UTC), model.name, state.generation),
         )
         return len(items)
 
@@ -304,7 +304,7 @@ class Runner:
                 f"SELECT case_id, version, position FROM "
                 f"{bookkeeping(model.name).physical(state.generation)} "
                 "WHERE recheck_at <= ? ORDER BY recheck_at LIMIT ?",
-                (instant(now), limit),
+                (now, limit),
             )
             with _failing(model, "re-judging cases whose deadline passed"):
                 views = [
@@ -337,7 +337,7 @@ class Runner:
         for table in model.all_tables:
             physical = table.physical(generation)
             tx.delete_cases(physical, case_ids)
-            tx.insert(physical, table.column_names, rows[table.name])
+            tx.insert(physical, table.column_names, rows[table.name], table.json_columns)
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -411,28 +411,39 @@ class Runner:
 
 
 class _Waiter:
-    """Sleeps until the log may have grown: LISTEN on PostgreSQL, a short sleep on SQLite."""
+    """Sleeps until the log may have grown: LISTEN on PostgreSQL, a short sleep on SQLite.
+
+    It listens from the start, before the runner's first read of the log, so a notification
+    sent between a read that found nothing and the wait after it is never missed."""
 
     def __init__(self, ledger: CaseLedger, db: ViewDatabase, poll_seconds: float) -> None:
         self.poll_seconds = poll_seconds
         self._conn: psycopg.Connection | None = None
         self._channel = getattr(ledger.recorder, "channel_name", None)
         self._db = db
+        self._listen()
 
-    def wait(self, stop: threading.Event) -> None:
-        if self._db.dialect != "postgres" or not self._channel:
-            stop.wait(self.poll_seconds)
+    def _listen(self) -> None:
+        if self._db.dialect != "postgres" or not self._channel or self._conn is not None:
             return
         try:
-            if self._conn is None:
-                self._conn = psycopg.connect(self._db.conninfo(), autocommit=True)
-                self._conn.execute(f'LISTEN "{self._channel}"')
+            self._conn = psycopg.connect(self._db.conninfo(), autocommit=True, connect_timeout=5)
+            self._conn.execute(f'LISTEN "{self._channel}"')
+        except psycopg.Error as e:
+            log.warning("projections_listen_failed", error=str(e))
+            self.close()
+
+    def wait(self, stop: threading.Event) -> None:
+        if self._conn is None:
+            stop.wait(self.poll_seconds)
+            self._listen()  # polls until LISTEN works again; the next read catches up anyway
+            return
+        try:
             for _ in self._conn.notifies(timeout=1.0, stop_after=1):
                 break
         except psycopg.Error as e:
             log.warning("projections_listen_failed", error=str(e))
             self.close()
-            stop.wait(self.poll_seconds)
 
     def close(self) -> None:
         if self._conn is not None:

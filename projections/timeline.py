@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from projections.db import ViewDatabase, as_json
-from projections.model import CaseView, ReadModel, Row, Table, col, exact, instant
+from projections.model import CaseView, ReadModel, Row, Table, col, exact
 
 TIMELINE = Table(
     "caseledger_timeline",
@@ -45,9 +45,9 @@ class Timeline(ReadModel):
                 step.step,
                 step.status,
                 step.event_id,
-                instant(step.occurred_at),
-                instant(step.recorded_at),
-                instant(step.first_recorded_occurred_at),
+                step.occurred_at,
+                step.recorded_at,
+                step.first_recorded_occurred_at,
                 step.acting_body,
                 [
                     {

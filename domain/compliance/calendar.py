@@ -38,6 +38,7 @@ class WorkingCalendar:
         self._public = holidays.country_holidays("VN")
         self.extra_holidays = frozenset(extra_holidays)
         self.extra_working_days = frozenset(extra_working_days)
+        self._working: dict[date, bool] = {}  # the calendar never changes: remember each day
 
     @classmethod
     def from_file(cls, path: str | Path) -> WorkingCalendar:
@@ -48,10 +49,14 @@ class WorkingCalendar:
         )
 
     def is_working_day(self, day: date) -> bool:
-        if day in self.extra_working_days:
-            return True
-        # the package knows weekends, holidays and the Saturdays worked in exchange
-        return day not in self.extra_holidays and bool(self._public.is_working_day(day))
+        known = self._working.get(day)
+        if known is None:
+            # the package knows weekends, holidays and the Saturdays worked in exchange
+            known = day in self.extra_working_days or (
+                day not in self.extra_holidays and bool(self._public.is_working_day(day))
+            )
+            self._working[day] = known
+        return known
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after ``start`` (start not counted)."""

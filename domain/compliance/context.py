@@ -37,6 +37,8 @@ class Context:
                 if match(e)
                 and (same_as is None or all(e.data.get(k) == same_as.data.get(k) for k in keys))
             )
+        if len(match.types) == 1:
+            return found  # by_type keeps the occurred order already
         return sorted(found, key=lambda e: (e.occurred_at, e.version))
 
     def age_on(self, day: date) -> int | None:

@@ -1,0 +1,362 @@
+"""Read-model benchmark: catch-up of a rebuild from scratch, and live lag under 8 writers.
+
+    .venv/bin/python bench/projections.py --store postgres --events 1000000
+    .venv/bin/python bench/projections.py --store sqlite --events 100000
+
+1. **Load.** The store (PostgreSQL schema ``--schema``, default ``bench_projections``; or the
+   SQLite file ``--path``) is filled with demo life courses (``infra.demo``, the same generator
+   as ``caseledger demo``) by ``--load-processes`` processes until it holds at least N events.
+   A store that already holds N events is reused as it is, so runs can be repeated.
+2. **Catch-up.** ``rebuild`` of all three read models (caseload, timeline, inspections) from
+   position 0, as ``caseledger projections rebuild`` does it: ``catchup_events_per_s`` is the
+   log's events over the wall time of the whole rebuild, switch included.
+3. **Stock runner.** The library's ``ProjectionRunner`` (PostgreSQL only), in a process of its
+   own, with a trivial projection (count events per case, one transaction per event as the
+   library does): ``stock_catchup_events_per_s`` over its first ``--stock-events`` events. It
+   does none of our work per event (no compliance judgement), so it is an upper bound of the
+   stock runtime.
+4. **Live.** ``caseledger projections run`` in a process of its own while ``--writers`` threads
+   append single events (load the case, append, save, as an API request does) at
+   ``--rate`` events/s in total, for ``--live-seconds``. The lag of an event is the time from
+   its append returning to all read models having applied its position (polled every 2 ms):
+   ``live_lag_p50_ms`` and ``live_lag_p99_ms``.
+
+Output is ``key=value`` lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from uuid import UUID
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psycopg
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.projection import Projection
+from psycopg.sql import SQL, Identifier
+
+from domain.case import NewEvent
+from domain.events import Actor
+from infra.settings import Settings
+from infra.store import build_application, build_runner, eventsourcing_env
+from projections.db import views_path
+from projections.runtime import rebuild
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+ACTOR = Actor(id="bench-counsellor", role="counsellor", unit="01.004.00127")
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--store", choices=["sqlite", "postgres"], required=True)
+    p.add_argument("--events", type=int, required=True, metavar="N")
+    p.add_argument("--database-url", default=DEFAULT_PG)
+    p.add_argument("--schema", default="bench_projections")
+    p.add_argument("--path", default="var/bench-projections.sqlite3")
+    p.add_argument("--load-processes", type=int, default=2)
+    p.add_argument("--batch", type=int, default=2000, help="events per read-model transaction")
+    p.add_argument("--stock-events", type=int, default=20_000)
+    p.add_argument("--writers", type=int, default=8)
+    p.add_argument("--rate", type=float, default=200.0, help="live appends per second, in all")
+    p.add_argument("--live-seconds", type=float, default=30.0)
+    p.add_argument("--skip", nargs="*", default=[], choices=["catchup", "stock", "live"])
+    return p.parse_args()
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
+    if args.store == "sqlite":
+        return Settings(database_url=f"sqlite:///{args.path}", log_level="WARNING")
+    with psycopg.connect(args.database_url, autocommit=True) as conn:
+        conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(args.schema)))
+    return Settings(
+        database_url=args.database_url, database_schema=args.schema, log_level="WARNING"
+    )
+
+
+# --- 1. load ------------------------------------------------------------------------------------
+
+
+def _load(settings_json: str, seed: int, people: int) -> int:
+    from infra.demo import generate
+
+    app = build_application(Settings.model_validate_json(settings_json))
+    try:
+        return generate(app, people=people, seed=seed).events
+    finally:
+        app.close()
+
+
+def load(settings: Settings, events: int, processes: int) -> int:
+    app = build_application(settings)
+    head = int(app.recorder.max_notification_id() or 0)
+    app.close()
+    if head >= events:
+        print(f"loaded=reused events={head}", flush=True)
+        return head
+    started, seed = time.perf_counter(), 1000 + head  # new seeds: new people
+    people = 1000  # about 35,000 events per chunk
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        while head < events:
+            chunks = [(settings.model_dump_json(), seed + i, people) for i in range(processes)]
+            head += sum(pool.starmap(_load, chunks))
+            seed += processes
+            print(f"  loaded {head} events ({time.perf_counter() - started:.0f} s)", flush=True)
+    print(f"load_seconds={time.perf_counter() - started:.1f}", flush=True)
+    return head
+
+
+# --- 2. catch-up --------------------------------------------------------------------------------
+
+
+def catch_up(settings: Settings, batch: int) -> None:
+    app = build_application(settings)
+    runner = build_runner(settings.model_copy(update={"projection_batch": batch}), app)
+    head = int(app.recorder.max_notification_id() or 0)
+    done = 0
+    started = time.perf_counter()
+
+    def progress(applied: int) -> None:
+        nonlocal done
+        done += applied
+        if done % 100_000 < applied:
+            rate = done / (time.perf_counter() - started)
+            print(f"  {done} events, {rate:.0f}/s", flush=True)
+
+    rebuild(runner, runner.models, progress)
+    elapsed = time.perf_counter() - started
+    runner.db.close()
+    app.close()
+    print(f"catchup_events={head}")
+    print(f"catchup_seconds={elapsed:.1f}")
+    print(f"catchup_events_per_s={head / elapsed:.1f}", flush=True)
+
+
+# --- 3. the stock ProjectionRunner --------------------------------------------------------------
+
+
+class CountView(PostgresTrackingRecorder):
+    """Events per case, and the tracking record, in one transaction per event."""
+
+    def __init__(self, datastore, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements.append(
+            SQL("CREATE TABLE IF NOT EXISTS {}.stock_case_counts (case_id uuid PRIMARY KEY, "
+                "events integer NOT NULL)").format(Identifier(datastore.schema))
+        )
+
+    def count(self, case_id: UUID, tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("INSERT INTO {}.stock_case_counts AS c VALUES (%s, 1) ON CONFLICT (case_id) "
+                    "DO UPDATE SET events = c.events + 1").format(
+                    Identifier(self.datastore.schema)
+                ),
+                (case_id,),
+                prepare=True,
+            )
+            self._insert_tracking(curs, tracking)
+
+
+class CountProjection(Projection[CountView]):
+    name = "stockcount"
+
+    def process_event(self, domain_event, tracking):  # type: ignore[no-untyped-def]
+        self.view.count(domain_event.originator_id, tracking)
+
+
+def _stock_process(settings_json: str) -> None:
+    from eventsourcing.projection import ProjectionRunner
+
+    from domain.application import CaseLedger
+
+    settings = Settings.model_validate_json(settings_json)
+    env = {**eventsourcing_env(settings), "CREATE_TABLE": "y"}
+    runner = ProjectionRunner(
+        application_class=CaseLedger,
+        projection_class=CountProjection,
+        view_class=CountView,
+        env=env,
+    )
+    runner.run_forever()
+
+
+def stock(settings: Settings, events: int) -> None:
+    schema = settings.database_schema
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(SQL("SET search_path TO {}").format(Identifier(schema)))
+        conn.execute("DROP TABLE IF EXISTS stock_case_counts")
+        conn.execute("DROP TABLE IF EXISTS stockcount_notification_tracking")
+        conn.execute("DROP TABLE IF EXISTS notification_tracking")
+    process = multiprocessing.get_context("spawn").Process(
+        target=_stock_process, args=(settings.model_dump_json(),)
+    )
+    started = time.perf_counter()
+    process.start()
+    reached, first_at = 0, None
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(SQL("SET search_path TO {}").format(Identifier(schema)))
+        while reached < events and process.is_alive():
+            time.sleep(0.2)
+            try:
+                reached = conn.execute("SELECT coalesce(sum(events), 0) FROM stock_case_counts")
+                reached = int(reached.fetchone()[0])
+            except psycopg.errors.UndefinedTable:
+                reached = 0
+            if reached and first_at is None:
+                first_at = (time.perf_counter(), reached)
+    ended = time.perf_counter()
+    process.kill()
+    process.join()
+    if first_at is None or reached <= first_at[1]:
+        print("stock_catchup_events_per_s=nan  # the stock runner did not start", flush=True)
+        return
+    rate = (reached - first_at[1]) / (ended - first_at[0])
+    print(f"stock_catchup_events={reached}")
+    print(f"stock_startup_seconds={first_at[0] - started:.1f}")
+    print(f"stock_catchup_events_per_s={rate:.1f}", flush=True)
+
+
+# --- 4. live ------------------------------------------------------------------------------------
+
+
+def live(settings: Settings, writers: int, rate: float, seconds: float) -> None:
+    app = build_application(settings)
+    case_ids = _all_cases(settings)
+    random.Random(1).shuffle(case_ids)  # appends spread over every case, as in the field
+    env = {
+        **os.environ,
+        "CASELEDGER_DATABASE_URL": settings.database_url,
+        "CASELEDGER_DATABASE_SCHEMA": settings.database_schema,
+        "CASELEDGER_LOG_LEVEL": "WARNING",
+    }
+    cli = Path(sys.executable).with_name("caseledger")
+    runner = subprocess.Popen([str(cli), "projections", "run"], env=env)
+    position = _position_reader(settings)
+    head = int(app.recorder.max_notification_id() or 0)
+    deadline = time.monotonic() + 600
+    while position() < head:  # the runner first catches up with what the load left
+        if time.monotonic() > deadline or runner.poll() is not None:
+            raise SystemExit("the runner did not catch up")
+        time.sleep(0.1)
+
+    appended: list[tuple[int, float]] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+    interval = writers / rate
+
+    def write(worker: int) -> None:
+        next_at, i = time.monotonic(), worker
+        while next_at < stop_at:
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            note = NewEvent.parse(
+                "NoteAdded", _now(), {"text": f"bench note {worker}-{i}"}
+            )
+            [recorded] = app.append(case_ids[i % len(case_ids)], [note], ACTOR)
+            done = time.monotonic()
+            if recorded.position is not None:
+                with lock:
+                    appended.append((recorded.position, done))
+            i += writers
+            next_at += interval
+
+    lags: list[float] = []
+    worst: list[tuple[float, float, int]] = []
+    began = time.monotonic()
+    pending: list[tuple[int, float]] = []
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads) or appended or pending:
+        time.sleep(0.002)
+        with lock:
+            pending.extend(appended)
+            appended.clear()
+        if not pending:
+            continue
+        reached, now = position(), time.monotonic()
+        waiting = []
+        for p, at in pending:
+            if p <= reached:
+                lags.append(max(0.0, now - at))
+                worst.append((now - at, at - began, p))
+            else:
+                waiting.append((p, at))
+        pending = waiting
+        if now > stop_at + 60:
+            raise SystemExit(f"{len(pending)} events never reached the read models")
+    runner.send_signal(signal.SIGTERM)
+    runner.wait(30)
+    app.close()
+    lags.sort()
+    print(f"live_events={len(lags)}")
+    print(f"live_rate_per_s={len(lags) / seconds:.1f}")
+    print(f"live_lag_p50_ms={statistics.median(lags) * 1000:.1f}")
+    print(f"live_lag_p99_ms={lags[int(len(lags) * 0.99) - 1] * 1000:.1f}")
+    print(f"live_lag_max_ms={lags[-1] * 1000:.1f}", flush=True)
+    if os.environ.get("BENCH_DEBUG"):
+        print(sorted(worst, reverse=True)[:10])
+
+
+def _all_cases(settings: Settings) -> list[UUID]:
+    query = "SELECT DISTINCT case_id FROM caseledger_log"
+    if settings.store == "sqlite":
+        conn = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"))
+        found = [UUID(r[0]) for r in conn.execute(query)]
+        conn.close()
+        return found
+    with psycopg.connect(settings.database_url, autocommit=True) as pg:
+        pg.execute(SQL("SET search_path TO {}").format(Identifier(settings.database_schema)))
+        return [r[0] for r in pg.execute(query)]
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _position_reader(settings: Settings):  # type: ignore[no-untyped-def]
+    """The lowest position of the active read models (they have all applied up to it)."""
+    query = "SELECT min(position) FROM caseledger_projections WHERE active"
+    if settings.store == "sqlite":
+        conn = sqlite3.connect(views_path(settings), timeout=30)
+        return lambda: int(conn.execute(query).fetchone()[0] or 0)
+    pg = psycopg.connect(settings.database_url, autocommit=True)
+    pg.execute(SQL("SET search_path TO {}").format(Identifier(settings.database_schema)))
+
+    def read() -> int:
+        try:
+            return int(pg.execute(query).fetchone()[0] or 0)
+        except psycopg.errors.UndefinedTable:
+            return 0
+
+    return read
+
+
+def main() -> None:
+    args = parse_args()
+    settings = settings_for(args)
+    load(settings, args.events, args.load_processes)
+    if "catchup" not in args.skip:
+        catch_up(settings, args.batch)
+    if "stock" not in args.skip and args.store == "postgres":
+        stock(settings, args.stock_events)
+    if "live" not in args.skip:
+        live(settings, args.writers, args.rate, args.live_seconds)
+
+
+if __name__ == "__main__":
+    main()
