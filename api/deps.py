@@ -74,8 +74,11 @@ class ReadAfter:
         request: Request,
         min_position: Annotated[
             int | None,
-            Query(ge=0, description="wait until the read model has applied this log position "
-                  "(the `position` a write answered)"),
+            Query(
+                ge=0,
+                description="wait until the read model has applied this log position "
+                "(the `position` a write answered)",
+            ),
         ] = None,
         wait: Annotated[
             float, Query(gt=0, le=30, description="seconds to wait for min_position")

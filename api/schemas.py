@@ -297,7 +297,9 @@ class WorstCasePublic(BaseModel):
     managing_unit: str
     findings: int
     open: int
-    open_weight: int = Field(description="open findings weighted by severity (high 3, medium 2, low 1)")
+    open_weight: int = Field(
+        description="open findings weighted by severity (high 3, medium 2, low 1)"
+    )
 
 
 class InspectionReportPublic(_ReadModelPage):

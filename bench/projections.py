@@ -153,17 +153,19 @@ class CountView(PostgresTrackingRecorder):
     def __init__(self, datastore, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.append(
-            SQL("CREATE TABLE IF NOT EXISTS {}.stock_case_counts (case_id uuid PRIMARY KEY, "
-                "events integer NOT NULL)").format(Identifier(datastore.schema))
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {}.stock_case_counts (case_id uuid PRIMARY KEY, "
+                "events integer NOT NULL)"
+            ).format(Identifier(datastore.schema))
         )
 
     def count(self, case_id: UUID, tracking: Tracking) -> None:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
-                SQL("INSERT INTO {}.stock_case_counts AS c VALUES (%s, 1) ON CONFLICT (case_id) "
-                    "DO UPDATE SET events = c.events + 1").format(
-                    Identifier(self.datastore.schema)
-                ),
+                SQL(
+                    "INSERT INTO {}.stock_case_counts AS c VALUES (%s, 1) ON CONFLICT (case_id) "
+                    "DO UPDATE SET events = c.events + 1"
+                ).format(Identifier(self.datastore.schema)),
                 (case_id,),
                 prepare=True,
             )
@@ -261,9 +263,7 @@ def live(settings: Settings, writers: int, rate: float, seconds: float) -> None:
         next_at, i = time.monotonic(), worker
         while next_at < stop_at:
             time.sleep(max(0.0, next_at - time.monotonic()))
-            note = NewEvent.parse(
-                "NoteAdded", _now(), {"text": f"bench note {worker}-{i}"}
-            )
+            note = NewEvent.parse("NoteAdded", _now(), {"text": f"bench note {worker}-{i}"})
             [recorded] = app.append(case_ids[i % len(case_ids)], [note], ACTOR)
             done = time.monotonic()
             if recorded.position is not None:

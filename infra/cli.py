@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Annotated
 
 import typer
 
@@ -94,7 +95,8 @@ def migrate(
         "CASELEDGER_APP_PASSWORD), given INSERT and SELECT on the store and nothing more",
     ),
 ) -> None:
-    """Create or update the store's tables, functions and append-only triggers, as the owner.
+    """Create or update the store's tables, functions and append-only triggers, and the read
+    models' tables, as the owner.
 
     Run it after restoring a dump into another PostgreSQL cluster too: it offsets new
     transaction ids past the restored ones, without which appends are refused.
@@ -123,12 +125,36 @@ def migrate(
                 elif verb == "CREATE":
                     curs.execute(SQL("CREATE ROLE {} LOGIN").format(Identifier(grant_to)))
             recorder.grant_writer(grant_to)  # type: ignore[attr-defined]
+        _ensure_read_models(settings, grant_to)
     finally:
         app.close()
     typer.echo(
         f"store ready ({settings.store})"
         + (f"; role {grant_to} may INSERT and SELECT only" if grant_to else "")
     )
+
+
+def _ensure_read_models(settings: Settings, reader: str | None) -> None:
+    """The read models' tables and views; ``reader`` may SELECT them (through the views)."""
+    from psycopg.sql import SQL, Identifier
+
+    from projections import read_models
+    from projections.db import STATE_TABLE, ViewDatabase
+    from projections.runtime import ensure
+
+    db = ViewDatabase(settings, pool_size=1)
+    try:
+        models = read_models()
+        ensure(db, models)
+        if reader:
+            names = [STATE_TABLE, *(t.name for m in models for t in m.all_tables)]
+            with db.transaction() as tx:
+                for name in names:
+                    tx.conn.execute(
+                        SQL("GRANT SELECT ON {} TO {}").format(Identifier(name), Identifier(reader))
+                    )
+    finally:
+        db.close()
 
 
 projections_cli = typer.Typer(help="Read models: run, rebuild, status.", no_args_is_help=True)
@@ -147,7 +173,9 @@ def _models(names: list[str] | None) -> list[str] | None:
 
 @projections_cli.command("run")
 def projections_run(
-    names: list[str] = typer.Argument(None, help="read models to run (default: all)"),
+    names: Annotated[
+        list[str] | None, typer.Argument(help="read models to run (default: all)")
+    ] = None,
 ) -> None:
     """Keep the read models up to date with the log, as a process of its own (until SIGTERM)."""
     import signal
@@ -172,7 +200,9 @@ def projections_run(
 
 @projections_cli.command("rebuild")
 def projections_rebuild(
-    names: list[str] = typer.Argument(None, help="read models to rebuild (default: all)"),
+    names: Annotated[
+        list[str] | None, typer.Argument(help="read models to rebuild (default: all)")
+    ] = None,
 ) -> None:
     """Build fresh copies from the start of the log beside the live ones; switch when caught up.
 
@@ -227,7 +257,11 @@ def projections_status() -> None:
         typer.echo(
             f"{state.name}: generation {state.generation}, position {state.position} of {head}"
             f" (lag {head - state.position} events)"
-            + (f"; STOPPED at position {state.error_position}: {state.error}" if state.error else "")
+            + (
+                f"; STOPPED at position {state.error_position}: {state.error}"
+                if state.error
+                else ""
+            )
         )
     raise typer.Exit(1 if any(s.error for s in found) else 0)
 

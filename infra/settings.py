@@ -38,7 +38,10 @@ class Settings(BaseSettings):
         default=0.1, gt=0, le=10, description="how often the runner polls SQLite for new events"
     )
     projection_batch: int = Field(
-        default=2000, ge=1, le=100_000, description="most events a read model applies per transaction"
+        default=2000,
+        ge=1,
+        le=100_000,
+        description="most events a read model applies per transaction",
     )
     recheck_seconds: float = Field(
         default=60.0,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -140,11 +140,15 @@ class Tx:
         return statement if self.dialect == "sqlite" else statement.replace("?", "%s")
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
-        cursor = self.conn.execute(self.sql(statement), tuple(_param(p, self.dialect) for p in params))
+        cursor = self.conn.execute(
+            self.sql(statement), tuple(_param(p, self.dialect) for p in params)
+        )
         return int(cursor.rowcount or 0)
 
     def rows(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        cursor = self.conn.execute(self.sql(statement), tuple(_param(p, self.dialect) for p in params))
+        cursor = self.conn.execute(
+            self.sql(statement), tuple(_param(p, self.dialect) for p in params)
+        )
         if cursor.description is None:
             return []
         names = [d[0] for d in cursor.description]
@@ -176,9 +180,7 @@ class Tx:
             return
         rows = [tuple(_param(v, "sqlite") for v in row) for row in rows]
         marks = ", ".join("?" for _ in columns)
-        self.conn.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
-        )
+        self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def delete_cases(self, table: str, case_ids: Sequence[str]) -> None:
         if not case_ids:

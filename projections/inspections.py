@@ -86,7 +86,7 @@ def _where(
     case_id: str | None = None,
 ) -> tuple[str, list[Any]]:
     where, params = subtree("managing_unit", unit)
-    clauses, values = [where], list(params)
+    clauses, values = [where], list[Any](params)
     for clause, value in (
         ("detected_on >= ?", start and start.isoformat()),
         ("detected_on <= ?", end and end.isoformat()),
@@ -126,9 +126,7 @@ def of_case(db: ViewDatabase, case_id: str) -> list[dict[str, Any]]:
     return [_public(r) for r in rows]
 
 
-def report(
-    db: ViewDatabase, unit: str, start: date, end: date, worst: int = 10
-) -> dict[str, Any]:
+def report(db: ViewDatabase, unit: str, start: date, end: date, worst: int = 10) -> dict[str, Any]:
     """Counts by rule and by commune, and the cases with the most (and gravest) open findings."""
     condition, values = _where(unit, start, end)
     open_ = "sum(CASE WHEN status = 'open' THEN 1 ELSE 0 END)"

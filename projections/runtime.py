@@ -111,7 +111,7 @@ class CaseBook:
         known = self._cases.get(case_id)
         if known is None or len(known) < version:
             stored = self.ledger.recorder.select_events(UUID(case_id), lte=version)
-            known = [self.ledger.mapper.to_domain_event(s).entry() for s in stored]
+            known = [self.ledger.mapper.to_domain_event(s).entry() for s in stored]  # type: ignore[attr-defined]
             self._cases[case_id] = known
             self._cases.move_to_end(case_id)
             if len(self._cases) > self.size:
@@ -136,7 +136,7 @@ class Feed:
         )
         items = []
         for n in notifications:
-            entry = self.ledger.mapper.to_domain_event(n).entry()
+            entry: Entry = self.ledger.mapper.to_domain_event(n).entry()  # type: ignore[attr-defined]
             self.book.note(entry)
             items.append((n.id, entry))
         self._after, self._items = position, items
@@ -186,10 +186,7 @@ def states(db: ViewDatabase) -> list[State]:
     """Every read model's active row (position, error)."""
     if not db.exists(STATE_TABLE):
         return []
-    return [
-        _state(r)
-        for r in db.read(f"SELECT * FROM {STATE_TABLE} WHERE active ORDER BY name")
-    ]
+    return [_state(r) for r in db.read(f"SELECT * FROM {STATE_TABLE} WHERE active ORDER BY name")]
 
 
 def ensure(db: ViewDatabase, models: Iterable[ReadModel]) -> None:
@@ -271,9 +268,7 @@ class Runner:
         with self.db.transaction() as tx:
             return self._apply_next(tx, model, generation, now or self.clock())
 
-    def _apply_next(
-        self, tx: Tx, model: ReadModel, generation: int | None, now: datetime
-    ) -> int:
+    def _apply_next(self, tx: Tx, model: ReadModel, generation: int | None, now: datetime) -> int:
         state = _lock_state(tx, model.name, generation)
         if state is None:
             return 0  # a rebuild switched generations while we waited: next step sees the new one
@@ -328,10 +323,10 @@ class Runner:
     def _write(self, tx: Tx, model: ReadModel, generation: int, views: list[CaseView]) -> None:
         if not views:
             return
-        rows: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in model.all_tables}
+        rows: dict[str, list[Sequence[Any]]] = {t.name: [] for t in model.all_tables}
         for view in views:
-            for table, table_rows in model.rows(view).items():
-                rows[table].extend(table_rows)
+            for name, table_rows in model.rows(view).items():
+                rows[name].extend(table_rows)
             rows[model.all_tables[-1].name].append(view.bookkeeping_row())
         case_ids = [v.case_id for v in views]
         for table in model.all_tables:

@@ -26,6 +26,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from domain.application import Seal
@@ -567,19 +568,21 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         params.append(limit)
         with self.datastore.get_connection() as conn:
             self._sweep(conn)
-            with conn.cursor() as curs:
+            with conn.cursor(row_factory=tuple_row) as curs:  # tuples: read by the thousand
                 curs.execute(statement, params, prepare=True)
                 return [
                     SealedNotification(
-                        id=row["position"],
-                        originator_id=row["case_id"],
-                        originator_version=row["version"],
-                        topic=row["type"],
-                        state=bytes(row["payload"]),
-                        event_id=row["event_id"],
-                        hash=bytes(row["hash"]),
+                        id=position,
+                        originator_id=case_id,
+                        originator_version=version,
+                        topic=type_,
+                        state=bytes(payload),
+                        event_id=event_id,
+                        hash=bytes(hash_),
                     )
-                    for row in curs.fetchall()
+                    for position, case_id, version, type_, payload, event_id, hash_ in (
+                        curs.fetchall()
+                    )
                 ]
 
     def max_notification_id(self) -> int | None:

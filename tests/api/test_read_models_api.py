@@ -136,8 +136,16 @@ def test_findings_and_the_report_cover_a_unit_and_a_period(client: TestClient):
         ("/v1/caseloads", {"unit": "01", "stage": "asleep"}, "stage"),
         ("/v1/caseloads", {"unit": "01", "limit": 0}, "limit"),
         ("/v1/inspections/findings", {"unit": "01", "status": "closed"}, "status"),
-        ("/v1/inspections/findings", {"unit": "01", "from": "2023-04-01", "to": "2023-03-01"}, "from"),
-        ("/v1/inspections/report", {"unit": "01", "from": "2023-13-01", "to": "2023-12-31"}, "from"),
+        (
+            "/v1/inspections/findings",
+            {"unit": "01", "from": "2023-04-01", "to": "2023-03-01"},
+            "from",
+        ),
+        (
+            "/v1/inspections/report",
+            {"unit": "01", "from": "2023-13-01", "to": "2023-12-31"},
+            "from",
+        ),
         ("/v1/inspections/report", {"unit": "01"}, "from"),
     ],
 )

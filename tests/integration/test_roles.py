@@ -105,6 +105,10 @@ def test_the_application_records_and_verifies_as_a_role_that_can_only_insert_and
         # the writing transaction's id is the column default, not the writer's choice
         "INSERT INTO {schema}.caseledger_events (tx_id) VALUES (999999999999)",
         "UPDATE {schema}.caseledger_log_state SET tx_offset = 0",
+        # the read models are the runner's (as the owner): the application only reads them
+        "DELETE FROM {schema}.caseledger_caseload_g1",
+        "INSERT INTO {schema}.caseledger_findings_g1 (case_id) VALUES (gen_random_uuid())",
+        "UPDATE {schema}.caseledger_projections SET position = 0",
     ],
 )
 def test_the_application_role_may_not_change_remove_or_unprotect_the_record(
@@ -147,3 +151,53 @@ def test_the_application_refuses_to_start_unless_transactions_are_read_committed
         ProgrammingError, match="needs default_transaction_isolation = 'read committed'"
     ):
         build_application(settings)
+
+
+def test_the_api_serves_read_models_as_the_application_role_while_the_owner_keeps_them(
+    migrated: str, app_role: str
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from infra.store import build_runner
+
+    owner = Settings(environment="test", database_url=pg_url(), database_schema=migrated)
+    app_settings = owner.model_copy(
+        update={"database_url": as_role(app_role), "create_tables": False, "run_projections": False}
+    )
+    headers = {
+        "X-Actor-Id": "u-17",
+        "X-Actor-Role": "commune_police",
+        "X-Actor-Unit": "01.004.00127",
+    }
+    with TestClient(create_app(app_settings)) as client:
+        opened = client.post(
+            "/v1/cases",
+            headers=headers,
+            json={
+                "occurred_at": "2021-03-02T09:30:00+07:00",
+                "person": {
+                    "full_name": "Nguyễn Văn A",
+                    "date_of_birth": "1995-04-12",
+                    "sex": "male",
+                    "residence_unit": "01.004.00127",
+                    "address": "12 ngõ 5",
+                },
+                "source": "detection",
+                "managing_unit": "01.004.00127",
+            },
+        ).json()
+        ledger = build_application(owner)
+        runner = build_runner(owner, ledger)
+        runner.catch_up()
+        runner.db.close()
+        ledger.close()
+
+        response = client.get(
+            "/v1/caseloads",
+            params={"unit": "01.004", "min_position": opened["position"]},
+            headers=headers,
+        )
+
+    assert response.status_code == 200, response.text
+    assert [c["case_id"] for c in response.json()["cases"]] == [opened["case_id"]]

@@ -198,7 +198,10 @@ def test_findings_carry_unit_commune_rule_evidence_and_dates(
     by_case = {r["case_id"]: r for r in rows}
     assert set(by_case) == {case_id(late), case_id(never)}
     assert by_case[case_id(late)]["status"] == "resolved"
-    assert by_case[case_id(late)]["evidence_event_ids"] == [late.id("detected"), late.id("verified")]
+    assert by_case[case_id(late)]["evidence_event_ids"] == [
+        late.id("detected"),
+        late.id("verified"),
+    ]
     assert by_case[case_id(never)]["status"] == "open"
     assert by_case[case_id(never)]["commune"] == OTHER_COMMUNE
     assert by_case[case_id(never)]["managing_unit"] == COMMUNE
