@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from typing import ClassVar
+from uuid import UUID
 
 import pytest
 
@@ -199,3 +200,18 @@ def test_killing_the_runner_process_mid_batch_then_restarting_gives_the_same_row
     after_restart = snapshot(views)
     rebuild(make_runner(ledger, views, clock), read_models())
     assert snapshot(views) == after_restart
+
+
+def test_the_case_book_loads_a_case_whole_when_the_log_shows_only_its_later_events(
+    ledger: CaseLedger, demo: int
+):
+    from projections.runtime import CaseBook, Feed
+
+    book = CaseBook(ledger, size=3)
+    feed = Feed(ledger, book)
+    middle = feed.after(demo // 2, 500)  # starts inside cases, and fills the book past its size
+
+    for _, entry in middle:
+        entries = book.entries(entry.case_id, entry.version)
+        stored = ledger.get_case(UUID(entry.case_id)).entries[: entry.version]
+        assert [e.event_id for e in entries] == [e.event_id for e in stored]
