@@ -357,6 +357,14 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             "WHERE l.position > %s"
         )
         self.max_position_statement = sql("SELECT max(position) AS max FROM {schema}.{log}")
+        self.case_ids_statement = sql(
+            "SELECT DISTINCT case_id FROM {schema}.{log} WHERE position <= %s ORDER BY case_id"
+        )
+        self.cases_statement = sql(
+            "SELECT l.position, e.case_id, e.version, e.type, e.payload, e.event_id, e.hash "
+            "FROM {schema}.{log} l JOIN {schema}.{events} e ON e.row_id = l.row_id "
+            "WHERE l.case_id = ANY(%s) AND l.position <= %s ORDER BY l.case_id, l.version"
+        )
         self.horizon_statement = sql(
             "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + s.tx_offset AS horizon "
             "FROM {schema}.{state} s"
@@ -538,11 +546,11 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             statement += SQL(" LIMIT %s")
             params.append(limit)
         case_id = as_uuid(originator_id)
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement, params, prepare=True)
             return [
-                StoredEvent(case_id, row["version"], row["type"], bytes(row["payload"]))
-                for row in curs.fetchall()
+                StoredEvent(case_id, version, type_, bytes(payload))
+                for version, type_, payload in curs.fetchall()
             ]
 
     def select_notifications(
@@ -584,6 +592,38 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                         curs.fetchall()
                     )
                 ]
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of the events and the log (as the owner; another
+        role gets a warning and nothing changes). A rebuild runs it first: without statistics,
+        as on a store loaded since autovacuum last ran, its reads by case scan whole tables."""
+        with self.datastore.get_connection() as conn:
+            conn.execute(SQL("ANALYZE {schema}.{log}").format(**self.names))
+            conn.execute(SQL("ANALYZE {schema}.{events}").format(**self.names))
+
+    def select_case_ids(self, upto: int) -> list[UUID]:
+        """Every case with an event at a position up to ``upto``, in id order."""
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(self.case_ids_statement, (upto,))
+            return [row[0] for row in curs.fetchall()]
+
+    def select_cases(self, case_ids: Sequence[UUID], upto: int) -> list[SealedNotification]:
+        """The log entries of these cases up to position ``upto``, by case and version (what
+        a rebuild reads, case by case)."""
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(self.cases_statement, (list(case_ids), upto))
+            return [
+                SealedNotification(
+                    id=position,
+                    originator_id=case_id,
+                    originator_version=version,
+                    topic=type_,
+                    state=bytes(payload),
+                    event_id=event_id,
+                    hash=bytes(hash_),
+                )
+                for position, case_id, version, type_, payload, event_id, hash_ in (curs.fetchall())
+            ]
 
     def max_notification_id(self) -> int | None:
         with self.datastore.get_connection() as conn:

@@ -221,6 +221,40 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 for row in c.fetchall()
             ]
 
+    def select_case_ids(self, upto: int) -> list[UUID]:
+        """Every case with an event at a position up to ``upto``, in id order."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT DISTINCT case_id FROM {self.log_table} WHERE position <= ? "
+                "ORDER BY case_id",
+                (upto,),
+            )
+            return [UUID(row[0]) for row in c.fetchall()]
+
+    def select_cases(self, case_ids: Sequence[UUID], upto: int) -> list[SealedNotification]:
+        """The log entries of these cases up to position ``upto``, by case and version (what
+        a rebuild reads, case by case)."""
+        marks = ",".join("?" * len(case_ids))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT l.position, e.case_id, e.version, e.type, e.payload, e.event_id, e.hash "
+                f"FROM {self.log_table} l JOIN {self.events_table_name} e ON e.row_id = l.row_id "
+                f"WHERE l.case_id IN ({marks}) AND l.position <= ? ORDER BY l.case_id, l.version",
+                [*(str(i) for i in case_ids), upto],
+            )
+            return [
+                SealedNotification(
+                    id=row[0],
+                    originator_id=UUID(row[1]),
+                    originator_version=row[2],
+                    topic=row[3],
+                    state=row[4],
+                    event_id=row[5],
+                    hash=row[6],
+                )
+                for row in c.fetchall()
+            ]
+
     def _max_notification_id(self, c: SQLiteCursor) -> int:
         """The last position of the global log (the library's ``max_notification_id``)."""
         c.execute(f"SELECT MAX(position) FROM {self.log_table}")
