@@ -8,8 +8,9 @@
    as ``caseledger demo``) by ``--load-processes`` processes until it holds at least N events.
    A store that already holds N events is reused as it is, so runs can be repeated.
 2. **Catch-up.** ``rebuild`` of all three read models (caseload, timeline, inspections) from
-   position 0, as ``caseledger projections rebuild`` does it: ``catchup_events_per_s`` is the
-   log's events over the wall time of the whole rebuild, switch included.
+   position 0, as ``caseledger projections rebuild`` does it, with ``--workers`` processes
+   (default: one per CPU): ``catchup_events_per_s`` is the log's events over the wall time of
+   the whole rebuild, switch included.
 3. **Stock runner.** The library's ``ProjectionRunner`` (PostgreSQL only), in a process of its
    own, with a trivial projection (count events per case, one transaction per event as the
    library does): ``stock_catchup_events_per_s`` over its first ``--stock-events`` events. It
@@ -68,6 +69,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--path", default="var/bench-projections.sqlite3")
     p.add_argument("--load-processes", type=int, default=2)
     p.add_argument("--batch", type=int, default=2000, help="events per read-model transaction")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="rebuild processes")
     p.add_argument("--stock-events", type=int, default=20_000)
     p.add_argument("--writers", type=int, default=8)
     p.add_argument("--rate", type=float, default=200.0, help="live appends per second, in all")
@@ -123,7 +125,7 @@ def load(settings: Settings, events: int, processes: int) -> int:
 # --- 2. catch-up --------------------------------------------------------------------------------
 
 
-def catch_up(settings: Settings, batch: int) -> None:
+def catch_up(settings: Settings, batch: int, workers: int) -> None:
     app = build_application(settings)
     runner = build_runner(settings.model_copy(update={"projection_batch": batch}), app)
     head = int(app.recorder.max_notification_id() or 0)
@@ -137,7 +139,7 @@ def catch_up(settings: Settings, batch: int) -> None:
             rate = done / (time.perf_counter() - started)
             print(f"  {done} events, {rate:.0f}/s", flush=True)
 
-    rebuild(runner, runner.models, progress)
+    rebuild(runner, runner.models, progress, workers, settings)
     elapsed = time.perf_counter() - started
     runner.db.close()
     app.close()
@@ -367,7 +369,7 @@ def main() -> None:
     settings = settings_for(args)
     load(settings, args.events, args.load_processes)
     if "catchup" not in args.skip:
-        catch_up(settings, args.batch)
+        catch_up(settings, args.batch, args.workers)
     if "stock" not in args.skip and args.store == "postgres":
         stock(settings, args.stock_events)
     if "live" not in args.skip:

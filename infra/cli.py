@@ -203,6 +203,9 @@ def projections_rebuild(
     names: Annotated[
         list[str] | None, typer.Argument(help="read models to rebuild (default: all)")
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="processes judging cases (default: one per CPU)")
+    ] = os.cpu_count() or 1,
 ) -> None:
     """Build fresh copies from the start of the log beside the live ones; switch when caught up.
 
@@ -225,7 +228,7 @@ def projections_rebuild(
             typer.echo(f"  {done} events", err=True)
 
     try:
-        generations = rebuild(runner, runner.models, progress)
+        generations = rebuild(runner, runner.models, progress, workers, settings)
     finally:
         runner.db.close()
         app.close()

@@ -28,6 +28,7 @@ takes the live row's lock, applies the last events, repoints the views and drops
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 import threading
 import time
@@ -45,6 +46,7 @@ import structlog
 from domain.application import CaseLedger, utcnow
 from domain.compliance import ComplianceConfig
 from domain.state import Entry
+from infra.settings import Settings
 from projections.db import STATE_TABLE, Tx, ViewDatabase
 from projections.model import CaseView, ReadModel, bookkeeping
 
@@ -302,7 +304,7 @@ class Runner:
             touched[entry.case_id] = (entry.version, position)
         with _failing(model, f"events after position {state.position}"):
             views = [self._view(case_id, v, p, now) for case_id, (v, p) in touched.items()]
-            self._write(tx, model, state.generation, views)
+            write_rows(tx, model, state.generation, views)
         tx.execute(
             f"UPDATE {STATE_TABLE} SET position = ?, events = events + ?, updated_at = ?, "
             "error = NULL, error_position = NULL WHERE name = ? AND generation = ?",
@@ -328,7 +330,7 @@ class Runner:
                     self._view(str(r["case_id"]), int(r["version"]), int(r["position"]), now)
                     for r in cases
                 ]
-                self._write(tx, model, state.generation, views)
+                write_rows(tx, model, state.generation, views)
             return len(views)
 
     def _view(self, case_id: str, version: int, position: int, now: datetime) -> CaseView:
@@ -341,29 +343,6 @@ class Runner:
                 self._views.clear()
             self._views[key] = view
         return view
-
-    def _write(
-        self,
-        tx: Tx,
-        model: ReadModel,
-        generation: int,
-        views: list[CaseView],
-        fresh: bool = False,
-    ) -> None:
-        """Replace the rows of these cases (``fresh``: they have none yet)."""
-        if not views:
-            return
-        rows: dict[str, list[Sequence[Any]]] = {t.name: [] for t in model.all_tables}
-        for view in views:
-            for name, table_rows in model.rows(view).items():
-                rows[name].extend(table_rows)
-            rows[model.all_tables[-1].name].append(view.bookkeeping_row())
-        case_ids = [v.case_id for v in views]
-        for table in model.all_tables:
-            physical = table.physical(generation)
-            if not fresh:
-                tx.delete_cases(physical, case_ids)
-            tx.insert(physical, table.column_names, rows[table.name], table.json_columns)
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -485,11 +464,38 @@ class _Waiter:
             self._conn = None
 
 
+def write_rows(
+    tx: Tx,
+    model: ReadModel,
+    generation: int,
+    views: list[CaseView],
+    fresh: bool = False,
+) -> None:
+    """Replace the rows of these cases in one generation (``fresh``: they have none yet)."""
+    if not views:
+        return
+    rows: dict[str, list[Sequence[Any]]] = {t.name: [] for t in model.all_tables}
+    for view in views:
+        for name, table_rows in model.rows(view).items():
+            rows[name].extend(table_rows)
+        rows[model.all_tables[-1].name].append(view.bookkeeping_row())
+    case_ids = [v.case_id for v in views]
+    for table in model.all_tables:
+        physical = table.physical(generation)
+        if not fresh:
+            tx.delete_cases(physical, case_ids)
+        tx.insert(physical, table.column_names, rows[table.name], table.json_columns)
+
+
 # --- rebuild and read-your-writes ---------------------------------------------------------------
 
 
 def rebuild(
-    runner: Runner, models: Sequence[ReadModel], progress: Callable[[int], None] | None = None
+    runner: Runner,
+    models: Sequence[ReadModel],
+    progress: Callable[[int], None] | None = None,
+    workers: int = 1,
+    settings: Settings | None = None,
 ) -> dict[str, int]:
     """Fill a new generation of each read model from the start of the log, then switch to them
     atomically; returns each one's new generation.
@@ -503,6 +509,8 @@ def rebuild(
     from H in lockstep like a live runner; the switch takes the live rows' locks, applies the
     last events, repoints the views and drops the old tables, all in one transaction. A rebuild
     that stops part way leaves an inactive generation that the next rebuild drops.
+
+    ``workers`` > 1 shares the cases between that many processes (built from ``settings``).
     """
     db = runner.db
     ensure(db, models)
@@ -519,7 +527,7 @@ def rebuild(
             generations[model.name] = max(int(r["generation"]) for r in rows) + 1
             _create_generation(tx, model, generations[model.name], active=False)
     log.info("rebuild_started", generations=generations)
-    head = _fill_by_case(runner, models, generations, progress)
+    head = _fill_by_case(runner, models, generations, progress, workers, settings)
     while True:
         now = runner.clock()
         applied = [runner.step(m, generations[m.name], now) for m in models]
@@ -549,37 +557,37 @@ def _fill_by_case(
     models: Sequence[ReadModel],
     generations: dict[str, int],
     progress: Callable[[int], None] | None,
+    workers: int,
+    settings: Settings | None,
 ) -> int:
     """Write every case's rows as of the log's head into the new generations; the head.
 
-    A transaction takes ``batch / 20`` cases (about as many events as a batch, at some 20-40
-    events a case)."""
-    cases_per_transaction = max(1, runner.batch // 20)
+    Cases are judged as of one instant (the clock when the fill starts), ``batch / 20`` cases
+    a transaction (about as many events as a batch). With ``workers`` > 1, processes share the
+    cases (each judges and writes its own; the planner statistics and positions are set here
+    once they have all finished)."""
     recorder: Any = runner.ledger.recorder
-    mapper = runner.ledger.mapper
     if hasattr(recorder, "analyze"):
         recorder.analyze()
     head = runner.feed.head()
-    case_ids = recorder.select_case_ids(head)
-    for start in range(0, len(case_ids), cases_per_transaction):
-        notifications = recorder.select_cases(case_ids[start : start + cases_per_transaction], head)
-        by_case: dict[str, list[Entry]] = {}
-        last: dict[str, int] = {}
-        for n in notifications:
-            entry: Entry = mapper.to_domain_event(n).entry()  # type: ignore[attr-defined]
-            by_case.setdefault(entry.case_id, []).append(entry)
-            last[entry.case_id] = n.id
-        now = runner.clock()
-        views = [
-            CaseView(case_id, len(entries), last[case_id], now, entries, runner.config)
-            for case_id, entries in by_case.items()
-        ]
-        with runner.db.transaction() as tx:
-            for model in models:
-                with _failing(model, "rebuilding case by case"):
-                    runner._write(tx, model, generations[model.name], views, fresh=True)
-        if progress is not None:
-            progress(len(notifications))
+    case_ids = [str(c) for c in recorder.select_case_ids(head)]
+    per_transaction = max(1, runner.batch // 20)
+    chunks = [
+        case_ids[start : start + per_transaction]
+        for start in range(0, len(case_ids), per_transaction)
+    ]
+    job = _FillJob([m.name for m in models], generations, runner.config, runner.clock(), head)
+    if workers > 1 and settings is not None and len(chunks) > 1:
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(workers, _start_fill_worker, (settings.model_dump_json(), job)) as pool:
+            for events in pool.imap_unordered(_fill_in_worker, chunks):
+                if progress is not None:
+                    progress(events)
+    else:
+        for chunk in chunks:
+            events = _fill(runner.ledger, runner.db, models, job, chunk)
+            if progress is not None:
+                progress(events)
     if runner.db.dialect == "postgres":  # statistics for the planner, before anyone reads them
         with runner.db.transaction() as tx:
             for model in models:
@@ -593,6 +601,67 @@ def _fill_by_case(
                 (head, head, datetime.now(UTC), model.name, generations[model.name]),
             )
     return head
+
+
+@dataclass(frozen=True)
+class _FillJob:
+    names: list[str]
+    generations: dict[str, int]
+    config: ComplianceConfig
+    now: datetime
+    head: int
+
+
+def _fill(
+    ledger: CaseLedger,
+    db: ViewDatabase,
+    models: Sequence[ReadModel],
+    job: _FillJob,
+    cases: list[str],
+) -> int:
+    """Judge these cases as of ``job.now`` with their events up to ``job.head``; write their
+    rows in one transaction. Returns how many events they had."""
+    recorder: Any = ledger.recorder
+    notifications = recorder.select_cases([UUID(c) for c in cases], job.head)
+    by_case: dict[str, list[Entry]] = {}
+    last: dict[str, int] = {}
+    for n in notifications:
+        entry: Entry = ledger.mapper.to_domain_event(n).entry()  # type: ignore[attr-defined]
+        by_case.setdefault(entry.case_id, []).append(entry)
+        last[entry.case_id] = n.id
+    views = [
+        CaseView(case_id, len(entries), last[case_id], job.now, entries, job.config)
+        for case_id, entries in by_case.items()
+    ]
+    with db.transaction() as tx:
+        for model in models:
+            with _failing(model, "rebuilding case by case"):
+                write_rows(tx, model, job.generations[model.name], views, fresh=True)
+    return len(notifications)
+
+
+_worker: tuple[CaseLedger, ViewDatabase, list[ReadModel], _FillJob] | None = None
+
+
+def _start_fill_worker(settings_json: str, job: _FillJob) -> None:
+    global _worker
+    from infra.settings import Settings
+    from infra.store import build_application
+    from projections import read_models
+
+    settings = Settings.model_validate_json(settings_json)
+    _worker = (
+        build_application(settings),
+        ViewDatabase(settings, pool_size=1),
+        read_models(job.names),
+        job,
+    )
+
+
+def _fill_in_worker(cases: list[str]) -> int:
+    assert _worker is not None
+    ledger, db, models, job = _worker
+    return _fill(ledger, db, models, job, cases)
 
 
 def wait_for(db: ViewDatabase, names: Iterable[str], position: int, timeout: float) -> bool:

@@ -215,3 +215,16 @@ def test_the_case_book_loads_a_case_whole_when_the_log_shows_only_its_later_even
         entries = book.entries(entry.case_id, entry.version)
         stored = ledger.get_case(UUID(entry.case_id)).entries[: entry.version]
         assert [e.event_id for e in entries] == [e.event_id for e in stored]
+
+
+def test_a_rebuild_shared_by_worker_processes_gives_the_same_rows(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int, settings: Settings
+):
+    make_runner(ledger, views, clock).catch_up()
+    live = snapshot(views)
+    builder = make_runner(ledger, views, clock, batch=100)  # 5 cases a transaction
+
+    rebuild(builder, read_models(), workers=2, settings=settings)
+
+    assert snapshot(views) == live
+    assert {s.position for s in states(views)} == {demo}
