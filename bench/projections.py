@@ -17,8 +17,9 @@
    does none of our work per event (no compliance judgement), so it is an upper bound of the
    stock runtime.
 4. **Live.** ``caseledger projections run`` in a process of its own while ``--writers`` threads
-   append single events (load the case, append, save, as an API request does) at
-   ``--rate`` events/s in total, for ``--live-seconds``. The lag of an event is the time from
+   append single events (load the case, append, save, as an API request does) to cases
+   chosen at random among all cases, staggered so that together they append at a steady
+   ``--rate`` events/s, for ``--live-seconds``. The lag of an event is the time from
    its append returning to all read models having applied its position (polled every 2 ms):
    ``live_lag_p50_ms`` and ``live_lag_p99_ms``.
 
@@ -277,8 +278,11 @@ def live(
     stop_at = time.monotonic() + seconds
     interval = writers / rate
 
+    began = time.monotonic()
+
     def write(worker: int) -> None:
-        next_at, i = time.monotonic(), worker
+        # staggered: together the writers append at a steady rate, not in bursts of W
+        next_at, i = began + worker * interval / writers, worker
         while next_at < stop_at:
             time.sleep(max(0.0, next_at - time.monotonic()))
             note = NewEvent.parse("NoteAdded", _now(), {"text": f"bench note {worker}-{i}"})
@@ -292,7 +296,6 @@ def live(
 
     lags: list[float] = []
     worst: list[tuple[float, float, int]] = []
-    began = time.monotonic()
     pending: list[tuple[int, float]] = []
     threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
     for t in threads:

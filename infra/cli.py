@@ -192,7 +192,7 @@ def projections_run(
         signal.signal(sig, lambda *_: runner.stop())
     try:
         ensure(runner.db, runner.models)
-        runner.run()
+        runner.run(own_process=True)
     finally:
         runner.db.close()
         app.close()

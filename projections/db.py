@@ -102,9 +102,16 @@ class ViewDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        """One transaction; on SQLite it holds the write lock from the start."""
+        """One transaction; on SQLite it holds the write lock from the start.
+
+        On PostgreSQL it commits without waiting for the WAL flush (``synchronous_commit =
+        off``): read models can always be derived again from the log, and rows and position
+        commit together, so a crash that loses the last commits only moves a read model back
+        to an earlier position, from which its runner applies the same events again."""
         with self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+            if self.dialect == "postgres":
+                conn.execute("SET LOCAL synchronous_commit = off")
             try:
                 yield Tx(self, conn)
             except BaseException:
