@@ -50,6 +50,7 @@ class ViewDatabase:
         self.settings = settings
         self._local = threading.local()
         self._sqlite_conns: list[sqlite3.Connection] = []
+        self._memory_lock = threading.RLock()
         self._pool: ConnectionPool | None = None
         if self.dialect == "postgres":
             schema = Identifier(settings.database_schema)
@@ -76,11 +77,13 @@ class ViewDatabase:
     def _sqlite(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            path = views_path(self.settings)
             conn = sqlite3.connect(
-                views_path(self.settings), timeout=30, isolation_level=None, check_same_thread=False
+                path, timeout=30, isolation_level=None, check_same_thread=False, uri=True
             )
             conn.execute("PRAGMA busy_timeout=30000")
-            _use_wal(conn)
+            if not path.startswith("file:"):
+                _use_wal(conn)
             self._local.conn = conn
             self._sqlite_conns.append(conn)
         return conn
@@ -90,6 +93,11 @@ class ViewDatabase:
         if self._pool is not None:
             with self._pool.connection() as conn:
                 yield conn
+        elif views_path(self.settings).startswith("file:"):
+            with self._memory_lock:  # one connection: shared-cache tables lock, not wait
+                if not self._sqlite_conns:
+                    self._sqlite()
+                yield self._sqlite_conns[0]
         else:
             yield self._sqlite()
 
@@ -206,8 +214,11 @@ class Tx:
 
 def views_path(settings: Settings) -> str:
     """The SQLite file of the read models: the store's file name with ``.views`` before its
-    suffix."""
-    path = Path(settings.database_url.removeprefix("sqlite:///"))
+    suffix (an in-memory store gets an in-memory database, shared by the process)."""
+    name = settings.database_url.removeprefix("sqlite:///")
+    if name == ":memory:":
+        return "file:caseledger-views?mode=memory&cache=shared"
+    path = Path(name)
     return str(path.with_name(f"{path.stem}.views{path.suffix or '.sqlite3'}"))
 
 

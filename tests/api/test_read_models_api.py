@@ -201,3 +201,16 @@ def test_ready_is_503_and_names_the_error_when_a_read_model_has_stopped(settings
     assert body["projections"]["timeline"]["lag_events"] >= 1
     assert body["projections"]["timeline"]["lag_seconds"] >= 0
     assert body["projections"]["caseload"]["error"] is None
+
+
+def test_an_in_memory_store_serves_the_read_models_too():
+    memory = Settings(environment="test", database_url="sqlite:///:memory:")
+
+    with TestClient(create_app(memory)) as client:
+        _, position = record(client)
+        response = client.get(
+            "/v1/caseloads", params={"unit": "01", "min_position": position}, headers=ACTOR
+        )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["total"] == 1
