@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install demo bench lint clean
+.PHONY: run test install demo bench bench-projections lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/append.py --store postgres --writers 1 --events 4000 --compare-stock
 	$(BIN)/python bench/append.py --store postgres --writers 8 --events 4000 --compare-stock
 	$(BIN)/python bench/append.py --store postgres --writers 32 --events 4000 --compare-stock
+
+bench-projections: $(STAMP)
+	$(BIN)/python bench/projections.py --store postgres --events 1000000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
