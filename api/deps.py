@@ -85,6 +85,13 @@ class ReadAfter:
         ] = 5.0,
     ) -> int:
         views: ViewDatabase = request.app.state.views
+        if min_position is not None:
+            head = int(request.app.state.ledger.recorder.max_notification_id() or 0)
+            if min_position > head:  # nothing to wait for: no such position yet
+                raise ReadModelBehind(
+                    f"position {min_position} is beyond the log's last position ({head})",
+                    field="min_position",
+                )
         if min_position is not None and not wait_for(views, self.names, min_position, wait):
             raise ReadModelBehind(
                 f"the read model has not reached position {min_position} within {wait:g} s; "

@@ -213,7 +213,7 @@ def projections_rebuild(
     """
     from infra.logging import configure_logging
     from infra.store import build_application, build_runner
-    from projections.runtime import rebuild
+    from projections.runtime import RebuildRunning, rebuild
 
     settings = Settings()
     configure_logging(settings)
@@ -229,6 +229,9 @@ def projections_rebuild(
 
     try:
         generations = rebuild(runner, runner.models, progress, workers, settings)
+    except RebuildRunning as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from None
     finally:
         runner.db.close()
         app.close()

@@ -29,8 +29,8 @@ CASELOAD = Table(
     "caseledger_caseload",
     (
         col("case_id", "uuid"),
-        col("managing_unit", "text"),
-        col("residence_unit", "text"),
+        col("managing_unit", "code"),
+        col("residence_unit", "code"),
         col("assignee_id", "text"),
         col("assignee_role", "text"),
         col("stage", "text"),

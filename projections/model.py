@@ -37,7 +37,8 @@ class Column:
 
 
 def col(name: str, kind: str) -> Column:
-    """A column by kind: text, int, bigint, bool, date, instant, json, uuid.
+    """A column by kind: text, int, bigint, bool, date, instant, json, uuid, code (an org-unit
+    code, compared byte by byte so that ``subtree`` ranges hold under any collation).
 
     Rows carry Python values (``datetime`` for an instant, ``date``, ``dict``/``list`` for
     JSON); ``projections.db`` stores them in each store's own types."""
@@ -50,6 +51,7 @@ def col(name: str, kind: str) -> Column:
         "instant": ("TEXT", "timestamptz"),
         "json": ("TEXT", "jsonb"),
         "uuid": ("TEXT", "uuid"),
+        "code": ("TEXT", 'text COLLATE "C"'),  # unit codes: byte order, for subtree ranges
     }[kind]
     return Column(name, sqlite, postgres)
 
@@ -136,7 +138,11 @@ class CaseView:
 
     @cached_property
     def evaluation(self) -> Evaluation:
-        return evaluate(self.entries, self.as_of, self.config)
+        """The engine's judgement as of ``as_of``, or of the case's last recording if that is
+        later (a runner's clock may lag the writer's that recorded it: the case is never judged
+        without an event the read model has applied)."""
+        last = self.entries[-1].recorded_at if self.entries else self.as_of
+        return evaluate(self.entries, max(self.as_of, last), self.config)
 
     @cached_property
     def pending(self) -> list[tuple[str, Judgement]]:

@@ -28,6 +28,7 @@ takes the live row's lock, applies the last events, repoints the views and drops
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import multiprocessing
 import sqlite3
@@ -43,12 +44,13 @@ from uuid import UUID
 
 import psycopg
 import structlog
+from eventsourcing import persistence as es_persistence
 
 from domain.application import CaseLedger, utcnow
 from domain.compliance import ComplianceConfig
 from domain.state import Entry
 from infra.settings import Settings
-from projections.db import STATE_TABLE, Tx, ViewDatabase
+from projections.db import STATE_TABLE, Tx, ViewDatabase, views_path
 from projections.model import CaseView, ReadModel, bookkeeping
 
 log = structlog.get_logger("caseledger.projections")
@@ -73,6 +75,15 @@ BATCH = 2000
 when catching up, the few that just arrived when live."""
 
 
+STORE_AWAY = (
+    psycopg.OperationalError,
+    sqlite3.OperationalError,
+    es_persistence.OperationalError,
+    es_persistence.InterfaceError,
+)
+"""The store unreachable or busy: the runner retries; it is not a handler's error."""
+
+
 class ProjectionFailed(Exception):
     """A read model's handler raised: the read model stops at the event before."""
 
@@ -82,7 +93,7 @@ def _failing(model: ReadModel, where: str) -> Iterator[None]:
     """Turn a handler's error into ``ProjectionFailed``; the store being away is not one."""
     try:
         yield
-    except (psycopg.OperationalError, sqlite3.OperationalError):
+    except STORE_AWAY:
         raise
     except Exception as e:
         raise ProjectionFailed(f"{model.name}: {type(e).__name__}: {e} ({where})") from e
@@ -253,7 +264,8 @@ class Runner:
         recheck_seconds: float = 60.0,
         batch: int = BATCH,
     ) -> None:
-        self.ledger, self.db, self.models = ledger, db, list(models)
+        # one lock order for every runner and rebuild: state rows are locked by name
+        self.ledger, self.db, self.models = ledger, db, sorted(models, key=lambda m: m.name)
         self.clock, self.config = clock, config or ComplianceConfig()
         self.poll_seconds, self.recheck_seconds = poll_seconds, recheck_seconds
         self.batch = batch
@@ -297,7 +309,8 @@ class Runner:
         state = _lock_state(tx, model.name, generation)
         if state is None:
             return 0  # a rebuild switched generations while we waited: next step sees the new one
-        items = self.feed.after(state.position, self.batch)
+        with _failing(model, f"reading the log after position {state.position}"):
+            items = self.feed.after(state.position, self.batch)
         if upto is not None:
             items = [item for item in items if item[0] <= upto]
         if not items:
@@ -363,7 +376,14 @@ class Runner:
         running = [m for m in self.models if m.name not in self.failed]
         positions = {s.name: s.position for s in states(self.db)}
         lowest = min((positions.get(m.name, 0) for m in running), default=0)
-        batch = self.feed.after(lowest, self.batch)
+        try:
+            batch = self.feed.after(lowest, self.batch)
+        except STORE_AWAY:
+            raise
+        except Exception as e:  # an event that cannot be read stops every read model before it
+            for model in running:
+                self._fail(model, ProjectionFailed(f"{model.name}: cannot read the log: {e!r}"))
+            return 0
         upto = batch[-1][0] if batch else None
         failures: list[tuple[ReadModel, ProjectionFailed]] = []
         with self.db.transaction() as tx:
@@ -401,17 +421,23 @@ class Runner:
             raise ProjectionFailed("; ".join(self.failed.values()))
 
     def _fail(self, model: ReadModel, error: ProjectionFailed) -> None:
+        """Stop a read model: store its error (shown by ``/ready``), then skip it. If the error
+        cannot be stored, the read model is not skipped: the next round fails and tries again."""
         message = str(error)
-        self.failed[model.name] = message
         log.error("projection_failed", projection=model.name, error=message, exc_info=error)
-        with self.db.transaction() as tx:
-            state = _lock_state(tx, model.name)
-            if state is not None:
-                tx.execute(
-                    f"UPDATE {STATE_TABLE} SET error = ?, error_position = ? "
-                    "WHERE name = ? AND generation = ?",
-                    (message, state.position + 1, model.name, state.generation),
-                )
+        try:
+            with self.db.transaction() as tx:
+                state = _lock_state(tx, model.name)
+                if state is not None:
+                    tx.execute(
+                        f"UPDATE {STATE_TABLE} SET error = ?, error_position = ? "
+                        "WHERE name = ? AND generation = ?",
+                        (message, state.position + 1, model.name, state.generation),
+                    )
+        except Exception as e:
+            log.warning("projection_error_not_stored", projection=model.name, error=str(e))
+            return
+        self.failed[model.name] = message
 
     def run(self, own_process: bool = False) -> None:
         """Follow the log until ``stop()``; wakes on NOTIFY (PostgreSQL) or polls (SQLite).
@@ -433,7 +459,7 @@ class Runner:
             while not self._stop.is_set():
                 try:
                     applied = self.run_once()
-                except (psycopg.OperationalError, sqlite3.OperationalError, OSError) as e:
+                except (*STORE_AWAY, OSError) as e:
                     log.warning("projections_store_unavailable", error=str(e))
                     self._stop.wait(1.0)
                     continue
@@ -549,8 +575,48 @@ def rebuild(
     that stops part way leaves an inactive generation that the next rebuild drops.
 
     ``workers`` > 1 shares the cases between that many processes (built from ``settings``).
+    One rebuild runs at a time per store (``RebuildRunning`` otherwise).
     """
+    with _one_rebuild_at_a_time(runner.db):
+        return _rebuild(runner, models, progress, workers, settings)
+
+
+class RebuildRunning(Exception):
+    """Another rebuild holds the rebuild lock of this store."""
+
+
+@contextmanager
+def _one_rebuild_at_a_time(db: ViewDatabase) -> Iterator[None]:
+    """A session advisory lock (PostgreSQL) or a file lock (SQLite): both go with the process."""
+    if db.dialect == "postgres":
+        key = f"{db.settings.database_schema}.caseledger_rebuild"
+        with psycopg.connect(db.conninfo(), autocommit=True, connect_timeout=5) as conn:
+            row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()
+            if not row or not row[0]:
+                raise RebuildRunning("another rebuild is running on this store")
+            yield
+        return
+    path = views_path(db.settings)
+    if path.startswith("file:"):  # in memory: one process
+        yield
+        return
+    with open(path + ".rebuild-lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RebuildRunning("another rebuild is running on this store") from None
+        yield
+
+
+def _rebuild(
+    runner: Runner,
+    models: Sequence[ReadModel],
+    progress: Callable[[int], None] | None,
+    workers: int,
+    settings: Settings | None,
+) -> dict[str, int]:
     db = runner.db
+    models = sorted(models, key=lambda m: m.name)  # the runners' lock order
     ensure(db, models)
     generations: dict[str, int] = {}
     with db.transaction() as tx:
@@ -578,6 +644,10 @@ def rebuild(
         now = runner.clock()
         for model in models:
             live = _lock_state(tx, model.name)
+            if _lock_state(tx, model.name, generations[model.name]) is None:
+                raise ProjectionFailed(
+                    f"{model.name}: generation {generations[model.name]} is gone"
+                )
             while runner._apply_next(tx, model, generations[model.name], now):
                 pass
             tx.execute(

@@ -29,10 +29,9 @@ def ready(ledger: LedgerDep, views: ViewsDep) -> JSONResponse:
     """
     try:
         head = int(ledger.recorder.max_notification_id() or 0)
-        found = states(views)
+        projections = {s.name: _lag(ledger, s, head) for s in states(views)}
     except Exception as e:  # the store is down: not ready, say why
         return JSONResponse({"status": "unavailable", "store": str(e)}, status_code=503)
-    projections = {s.name: _lag(ledger, s, head) for s in found}
     failed = [name for name, p in projections.items() if p["error"]]
     body = {
         "status": "projection_stopped" if failed else "ready",

@@ -228,3 +228,54 @@ def test_a_rebuild_shared_by_worker_processes_gives_the_same_rows(
 
     assert snapshot(views) == live
     assert {s.position for s in states(views)} == {demo}
+
+
+def test_events_recorded_after_the_runners_clock_are_judged_all_the_same(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
+):
+    clock.set("2015-01-01 00:00")  # a runner whose clock lags every writer's
+
+    make_runner(ledger, views, clock).catch_up()
+
+    [row] = views.read("SELECT count(*) AS n FROM caseledger_timeline")
+    assert row["n"] >= demo  # every event is a step of its case's timeline
+
+
+def test_a_second_rebuild_while_one_runs_is_refused(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
+):
+    from projections.runtime import RebuildRunning, _one_rebuild_at_a_time
+
+    with _one_rebuild_at_a_time(views), pytest.raises(RebuildRunning):
+        rebuild(make_runner(ledger, views, clock), read_models())
+
+    assert {s.generation for s in states(views)} == {1}
+
+
+def test_the_store_being_away_does_not_stop_a_read_model(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
+):
+    from eventsourcing.persistence import OperationalError
+
+    runner = make_runner(ledger, views, clock, batch=50)
+    runner.book.entries = lambda *_: (_ for _ in ()).throw(OperationalError("server closed"))
+
+    with pytest.raises(OperationalError):
+        runner.run_once()
+
+    assert runner.failed == {}
+    assert all(s.error is None and s.position == 0 for s in states(views))
+    make_runner(ledger, views, clock).catch_up()  # back: it goes on
+    assert {s.position for s in states(views)} == {demo}
+
+
+def test_an_event_that_cannot_be_read_stops_every_read_model_loudly(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
+):
+    runner = make_runner(ledger, views, clock)
+    runner.feed.after = lambda *_: (_ for _ in ()).throw(ValueError("no upcaster for v3"))
+
+    assert runner.run_once() == 0
+
+    assert set(runner.failed) == {"caseload", "inspections", "timeline"}
+    assert all("no upcaster for v3" in (s.error or "") for s in states(views))
