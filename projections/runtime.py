@@ -230,13 +230,33 @@ def _create_generation(tx: Tx, model: ReadModel, generation: int, active: bool) 
 
 
 def _point_views(tx: Tx, model: ReadModel, generation: int) -> None:
+    """Point each view at the generation's table. On PostgreSQL a view keeps its grants when
+    replaced; when the new table's columns differ (a read model whose layout changed, rebuilt),
+    the view is dropped and made again, and its grants given again, in this transaction."""
     for table in model.all_tables:
         source = table.physical(generation)
-        if tx.dialect == "postgres":
-            tx.execute(f"CREATE OR REPLACE VIEW {table.name} AS SELECT * FROM {source}")
-        else:
+        if tx.dialect != "postgres":
             tx.execute(f"DROP VIEW IF EXISTS {table.name}")
             tx.execute(f"CREATE VIEW {table.name} AS SELECT * FROM {source}")
+            continue
+        tx.execute("SAVEPOINT view")
+        try:
+            tx.execute(f"CREATE OR REPLACE VIEW {table.name} AS SELECT * FROM {source}")
+        except (psycopg.errors.InvalidTableDefinition, psycopg.errors.DatatypeMismatch):
+            tx.execute("ROLLBACK TO SAVEPOINT view")
+            grants = tx.rows(
+                "SELECT grantee, privilege_type FROM information_schema.role_table_grants "
+                "WHERE table_schema = current_schema() AND table_name = ? "
+                "AND grantee <> current_user",
+                (table.name,),
+            )
+            tx.execute(f"DROP VIEW {table.name}")
+            tx.execute(f"CREATE VIEW {table.name} AS SELECT * FROM {source}")
+            for grant in grants:
+                tx.execute(
+                    f'GRANT {grant["privilege_type"]} ON {table.name} TO "{grant["grantee"]}"'
+                )
+        tx.execute("RELEASE SAVEPOINT view")
 
 
 def _drop_generation(tx: Tx, model: ReadModel, generation: int) -> None:

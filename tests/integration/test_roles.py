@@ -201,3 +201,44 @@ def test_the_api_serves_read_models_as_the_application_role_while_the_owner_keep
 
     assert response.status_code == 200, response.text
     assert [c["case_id"] for c in response.json()["cases"]] == [opened["case_id"]]
+
+
+def test_a_rebuild_that_changes_a_read_models_columns_keeps_the_readers_grant(
+    migrated: str, app_role: str
+) -> None:
+    from dataclasses import replace
+    from typing import ClassVar
+
+    from infra.store import build_runner
+    from projections.caseload import CASELOAD, Caseload
+    from projections.model import col
+    from projections.runtime import rebuild
+
+    class WiderCaseload(Caseload):  # a later layout: a column of another type
+        tables: ClassVar = (
+            replace(
+                CASELOAD,
+                columns=tuple(
+                    col("open_findings", "bigint") if c.name == "open_findings" else c
+                    for c in CASELOAD.columns
+                ),
+            ),
+        )
+
+    owner = Settings(environment="test", database_url=pg_url(), database_schema=migrated)
+    ledger = build_application(owner)
+    runner = build_runner(owner, ledger)
+    try:
+        rebuild(runner, [WiderCaseload()])
+    finally:
+        runner.db.close()
+        ledger.close()
+
+    with psycopg.connect(as_role(app_role)) as conn:
+        row = conn.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = %s "
+            "AND table_name = 'caseledger_caseload' AND column_name = 'open_findings'",
+            (migrated,),
+        ).fetchone()
+        conn.execute(f'SELECT count(*) FROM "{migrated}".caseledger_caseload')
+    assert row == ("bigint",)
