@@ -70,6 +70,9 @@ STATE_DDL = {
 
 FULL_GC_SECONDS = 5.0
 
+FILL_FROM = 20_000
+"""A runner starting with a read model at position 0 on a log this long fills it case by case."""
+
 BATCH = 2000
 """Most events per step. A step takes what the log holds up to this: thousands per transaction
 when catching up, the few that just arrived when live."""
@@ -289,6 +292,7 @@ class Runner:
         self.clock, self.config = clock, config or ComplianceConfig()
         self.poll_seconds, self.recheck_seconds = poll_seconds, recheck_seconds
         self.batch = batch
+        self.fill_from = FILL_FROM
         self.book = CaseBook(ledger)
         self.feed = Feed(ledger, self.book)
         self.failed: dict[str, str] = {}
@@ -472,6 +476,7 @@ class Runner:
         """
         log.info("projections_started", models=[m.name for m in self.models])
         waiter = _Waiter(self.ledger, self.db, self.poll_seconds)
+        self._fill_new_read_models()
         if own_process:
             gc.set_threshold(*gc.get_threshold()[:2], 1_000_000)  # no automatic full collection
         collected = time.monotonic()
@@ -497,6 +502,23 @@ class Runner:
         finally:
             waiter.close()
             log.info("projections_stopped")
+
+    def _fill_new_read_models(self) -> None:
+        """Read models at position 0 on a log of ``fill_from`` events or more are filled case
+        by case (``rebuild``): following a long log event by event judges a case again in
+        every batch that touches it. If another process is rebuilding, this runner follows
+        the log meanwhile; the rebuild's switch takes over its work."""
+        try:
+            positions = {s.name: s.position for s in states(self.db)}
+            fresh = [m for m in self.models if positions.get(m.name, 0) == 0]
+            if not fresh or self.feed.head() < self.fill_from:
+                return
+            log.info("projections_filling_by_case", models=[m.name for m in fresh])
+            rebuild(self, fresh)
+        except RebuildRunning:
+            log.info("projections_rebuild_elsewhere")
+        except (*STORE_AWAY, OSError) as e:
+            log.warning("projections_store_unavailable", error=str(e))
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="caseledger-projections", daemon=True)
