@@ -105,6 +105,11 @@ def _failing(model: ReadModel, where: str) -> Iterator[None]:
 # --- the log, decoded once for every read model ------------------------------------------------
 
 
+def decode(ledger: CaseLedger, stored: Any) -> Entry:
+    """A stored event as the domain's entry, through the mapper (and its upcasting)."""
+    return ledger.mapper.to_domain_event(stored).entry()  # type: ignore[attr-defined,no-any-return]
+
+
 class CaseBook:
     """Each case's entries, contiguous from version 1, for the most recently seen cases."""
 
@@ -130,7 +135,7 @@ class CaseBook:
         known = self._cases.get(case_id)
         if known is None or len(known) < version:
             stored = self.ledger.recorder.select_events(UUID(case_id), lte=version)
-            known = [self.ledger.mapper.to_domain_event(s).entry() for s in stored]  # type: ignore[attr-defined]
+            known = [decode(self.ledger, s) for s in stored]
             self._cases[case_id] = known
             self._cases.move_to_end(case_id)
             if len(self._cases) > self.size:
@@ -155,7 +160,7 @@ class Feed:
         )
         items = []
         for n in notifications:
-            entry: Entry = self.ledger.mapper.to_domain_event(n).entry()  # type: ignore[attr-defined]
+            entry = decode(self.ledger, n)
             self.book.note(entry)
             items.append((n.id, entry))
         self._after, self._items = position, items
@@ -777,7 +782,7 @@ def _fill(
     by_case: dict[str, list[Entry]] = {}
     last: dict[str, int] = {}
     for n in notifications:
-        entry: Entry = ledger.mapper.to_domain_event(n).entry()  # type: ignore[attr-defined]
+        entry = decode(ledger, n)
         by_case.setdefault(entry.case_id, []).append(entry)
         last[entry.case_id] = n.id
     views = [

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -46,6 +48,21 @@ class SealedNotification(Notification):
 
     event_id: str
     hash: bytes
+
+
+def sealed(row: Sequence[Any]) -> SealedNotification:
+    """A log row ``(position, case_id, version, type, payload, event_id, hash)`` — the columns
+    both recorders select for the log — as a notification."""
+    position, case_id, version, type_, payload, event_id, hash_ = row
+    return SealedNotification(
+        id=position,
+        originator_id=as_uuid(case_id),
+        originator_version=version,
+        topic=type_,
+        state=bytes(payload),
+        event_id=event_id,
+        hash=bytes(hash_),
+    )
 
 
 def log_table_name(events_table_name: str) -> str:

@@ -39,6 +39,7 @@ from infra.recorders.common import (
     case_stored,
     log,
     log_table_name,
+    sealed,
 )
 
 POSITION_WAIT_SECONDS = 1.0
@@ -351,19 +352,18 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         self.select_rows_statement = sql(
             "SELECT version, type, payload FROM {schema}.{events} WHERE case_id = %s"
         )
-        self.log_statement = sql(
+        log_select = (  # the log's columns as ``sealed`` reads them
             "SELECT l.position, e.case_id, e.version, e.type, e.payload, e.event_id, e.hash "
             "FROM {schema}.{log} l JOIN {schema}.{events} e ON e.row_id = l.row_id "
-            "WHERE l.position > %s"
         )
+        self.log_statement = sql(log_select + "WHERE l.position > %s")
         self.max_position_statement = sql("SELECT max(position) AS max FROM {schema}.{log}")
         self.case_ids_statement = sql(
             "SELECT DISTINCT case_id FROM {schema}.{log} WHERE position <= %s ORDER BY case_id"
         )
         self.cases_statement = sql(
-            "SELECT l.position, e.case_id, e.version, e.type, e.payload, e.event_id, e.hash "
-            "FROM {schema}.{log} l JOIN {schema}.{events} e ON e.row_id = l.row_id "
-            "WHERE l.case_id = ANY(%s) AND l.position <= %s ORDER BY l.case_id, l.version"
+            log_select
+            + "WHERE l.case_id = ANY(%s) AND l.position <= %s ORDER BY l.case_id, l.version"
         )
         self.horizon_statement = sql(
             "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + s.tx_offset AS horizon "
@@ -578,20 +578,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             self._sweep(conn)
             with conn.cursor(row_factory=tuple_row) as curs:  # tuples: read by the thousand
                 curs.execute(statement, params, prepare=True)
-                return [
-                    SealedNotification(
-                        id=position,
-                        originator_id=case_id,
-                        originator_version=version,
-                        topic=type_,
-                        state=bytes(payload),
-                        event_id=event_id,
-                        hash=bytes(hash_),
-                    )
-                    for position, case_id, version, type_, payload, event_id, hash_ in (
-                        curs.fetchall()
-                    )
-                ]
+                return [sealed(row) for row in curs.fetchall()]
 
     def analyze(self) -> None:
         """Refresh the planner's statistics of the events and the log (as the owner; another
@@ -612,18 +599,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         a rebuild reads, case by case)."""
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(self.cases_statement, (list(case_ids), upto))
-            return [
-                SealedNotification(
-                    id=position,
-                    originator_id=case_id,
-                    originator_version=version,
-                    topic=type_,
-                    state=bytes(payload),
-                    event_id=event_id,
-                    hash=bytes(hash_),
-                )
-                for position, case_id, version, type_, payload, event_id, hash_ in (curs.fetchall())
-            ]
+            return [sealed(row) for row in curs.fetchall()]
 
     def max_notification_id(self) -> int | None:
         with self.datastore.get_connection() as conn:

@@ -29,6 +29,7 @@ from infra.recorders.common import (
     as_uuid,
     case_stored,
     log_table_name,
+    sealed,
 )
 
 
@@ -189,11 +190,7 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         inclusive_of_start: bool = True,
     ) -> list[Notification]:
         """The global log from ``start``, in position order (gap-safe: one writer at a time)."""
-        statement = (
-            f"SELECT l.position, e.case_id, e.version, e.type, e.payload, e.event_id, e.hash "
-            f"FROM {self.log_table} l JOIN {self.events_table_name} e ON e.row_id = l.row_id "
-            "WHERE 1=1"
-        )
+        statement = f"{self._log_select} WHERE 1=1"
         params: list[Any] = []
         if start is not None:
             statement += " AND l.position >= ?" if inclusive_of_start else " AND l.position > ?"
@@ -208,18 +205,15 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         params.append(limit)
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
-            return [
-                SealedNotification(
-                    id=row[0],
-                    originator_id=UUID(row[1]),
-                    originator_version=row[2],
-                    topic=row[3],
-                    state=row[4],
-                    event_id=row[5],
-                    hash=row[6],
-                )
-                for row in c.fetchall()
-            ]
+            return [sealed(row) for row in c.fetchall()]
+
+    @property
+    def _log_select(self) -> str:
+        """The log's columns as ``sealed`` reads them."""
+        return (
+            "SELECT l.position, e.case_id, e.version, e.type, e.payload, e.event_id, e.hash "
+            f"FROM {self.log_table} l JOIN {self.events_table_name} e ON e.row_id = l.row_id"
+        )
 
     def select_case_ids(self, upto: int) -> list[UUID]:
         """Every case with an event at a position up to ``upto``, in id order."""
@@ -237,23 +231,11 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         marks = ",".join("?" * len(case_ids))
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                f"SELECT l.position, e.case_id, e.version, e.type, e.payload, e.event_id, e.hash "
-                f"FROM {self.log_table} l JOIN {self.events_table_name} e ON e.row_id = l.row_id "
-                f"WHERE l.case_id IN ({marks}) AND l.position <= ? ORDER BY l.case_id, l.version",
+                f"{self._log_select} WHERE l.case_id IN ({marks}) AND l.position <= ? "
+                "ORDER BY l.case_id, l.version",
                 [*(str(i) for i in case_ids), upto],
             )
-            return [
-                SealedNotification(
-                    id=row[0],
-                    originator_id=UUID(row[1]),
-                    originator_version=row[2],
-                    topic=row[3],
-                    state=row[4],
-                    event_id=row[5],
-                    hash=row[6],
-                )
-                for row in c.fetchall()
-            ]
+            return [sealed(row) for row in c.fetchall()]
 
     def _max_notification_id(self, c: SQLiteCursor) -> int:
         """The last position of the global log (the library's ``max_notification_id``)."""

@@ -160,33 +160,15 @@ def test_the_api_serves_read_models_as_the_application_role_while_the_owner_keep
 
     from api.app import create_app
     from infra.store import build_runner
+    from tests.api.test_cases_api import ACTOR as HEADERS
+    from tests.api.test_cases_api import OPEN
 
     owner = Settings(environment="test", database_url=pg_url(), database_schema=migrated)
     app_settings = owner.model_copy(
         update={"database_url": as_role(app_role), "create_tables": False, "run_projections": False}
     )
-    headers = {
-        "X-Actor-Id": "u-17",
-        "X-Actor-Role": "commune_police",
-        "X-Actor-Unit": "01.004.00127",
-    }
     with TestClient(create_app(app_settings)) as client:
-        opened = client.post(
-            "/v1/cases",
-            headers=headers,
-            json={
-                "occurred_at": "2021-03-02T09:30:00+07:00",
-                "person": {
-                    "full_name": "Nguyễn Văn A",
-                    "date_of_birth": "1995-04-12",
-                    "sex": "male",
-                    "residence_unit": "01.004.00127",
-                    "address": "12 ngõ 5",
-                },
-                "source": "detection",
-                "managing_unit": "01.004.00127",
-            },
-        ).json()
+        opened = client.post("/v1/cases", headers=HEADERS, json=OPEN).json()
         ledger = build_application(owner)
         runner = build_runner(owner, ledger)
         runner.catch_up()
@@ -196,7 +178,7 @@ def test_the_api_serves_read_models_as_the_application_role_while_the_owner_keep
         response = client.get(
             "/v1/caseloads",
             params={"unit": "01.004", "min_position": opened["position"]},
-            headers=headers,
+            headers=HEADERS,
         )
 
     assert response.status_code == 200, response.text
