@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, cast
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache
 from eventsourcing.persistence import RecordConflictError
 from eventsourcing.utils import Environment, EnvType
 
@@ -88,6 +90,10 @@ class CaseLedger(Application[UUID]):
         # (case, version) key decides and the loser retries.
         self._case_locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
         super().__init__(env)
+        # Each case as this process last saved it, so that the next append to it need not read
+        # the store first (see ``_append``); as large as the repository's cache, off with it.
+        size = int(self.env.get("AGGREGATE_CACHE_MAXSIZE") or 0)
+        self._saved: LRUCache[UUID, Case] | None = LRUCache(size) if size > 0 else None
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Configuration comes only from ``env`` (built from Settings), never from os.environ."""
@@ -116,6 +122,7 @@ class CaseLedger(Application[UUID]):
                 except RecordConflictError:
                     self._check_ids_unused_elsewhere(case_id, [new])
                     continue  # someone opened it meanwhile: look again (it exists now)
+                self._remember(case)
                 return Recorded(case_id, 1, new.event_id, recording.notification.id, True)
             first = existing.entries[0]
             if first.event_id == new.event_id and new.same_content_as(first):
@@ -160,28 +167,36 @@ class CaseLedger(Application[UUID]):
         causation_id: str | None,
     ) -> list[Recorded]:
         for attempt in range(MAX_ATTEMPTS):
-            case = self._load(case_id)
-            repeated = self._repeated(case, events)
-            if repeated:
-                return self._repeat(case_id, repeated)
-            if expected_version is not None and case.version != expected_version:
-                raise VersionConflict(
-                    f"case is at version {case.version}, not {expected_version}",
-                    field="expected_version",
-                )
-            # recorded_at never goes back within a case, whatever the clocks of other processes
-            now = max(self.clock(), case.entries[-1].recorded_at)
-            for i, new in enumerate(events):
-                try:
-                    case.record(new, actor, now, correlation_id, causation_id)
-                except CaseLedgerError as e:
-                    raise in_batch(e, i) if len(events) > 1 else e from None
+            case, remembered = self._case_to_write(case_id)
+            try:
+                repeated = self._repeated(case, events)
+                if repeated:
+                    return self._repeat(case_id, repeated)
+                if expected_version is not None and case.version != expected_version:
+                    raise VersionConflict(
+                        f"case is at version {case.version}, not {expected_version}",
+                        field="expected_version",
+                    )
+                # recorded_at never goes back within a case, whatever the clocks of other processes
+                now = max(self.clock(), case.entries[-1].recorded_at)
+                for i, new in enumerate(events):
+                    try:
+                        case.record(new, actor, now, correlation_id, causation_id)
+                    except CaseLedgerError as e:
+                        raise in_batch(e, i) if len(events) > 1 else e from None
+            except CaseLedgerError:
+                if remembered:  # judged on a copy another process may have overtaken: look again
+                    self._forget(case_id)
+                    continue
+                raise
             try:
                 recordings = self.save(case)
             except RecordConflictError:
+                self._forget(case_id)
                 self._check_ids_unused_elsewhere(case_id, events)
                 _back_off(attempt)
                 continue
+            self._remember(case)
             return [
                 Recorded(
                     case_id, r.domain_event.originator_version, e.event_id, r.notification.id, True
@@ -209,6 +224,30 @@ class CaseLedger(Application[UUID]):
         return [(e, positions.get(e.version)) for e in case.entries]
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _case_to_write(self, case_id: UUID) -> tuple[Case, bool]:
+        """A copy of the case to record on, and whether it is the one this process last saved.
+
+        That copy is used without reading the store: if another process has appended since,
+        the save loses on the store's ``(case, version)`` key and the append starts again from
+        the store, and a refusal judged on it is judged again on the store's case. Writers to
+        one case in this process queue on its lock, so nobody else here can have overtaken it.
+        """
+        if self._saved is not None:
+            try:
+                return deepcopy(self._saved.get(case_id)), True
+            except KeyError:
+                pass
+        return self._load(case_id), False
+
+    def _remember(self, case: Case) -> None:
+        if self._saved is not None:
+            self._saved.put(case.id, case)
+
+    def _forget(self, case_id: UUID) -> None:
+        if self._saved is not None:
+            with contextlib.suppress(KeyError):
+                self._saved.get(case_id, evict=True)
 
     def _load(self, case_id: UUID) -> Case:
         try:

@@ -249,3 +249,45 @@ def test_the_same_opening_submitted_concurrently_opens_one_case(
     assert [(n.originator_id, n.originator_version) for n in notifications] == [
         (results[0].case_id, 1)
     ]
+
+
+def closing_event() -> NewEvent:
+    return NewEvent.parse("CaseClosed", opening().occurred_at, {"reason": "moved_away"})
+
+
+def reopening_event() -> NewEvent:
+    return NewEvent.parse("CaseReopened", opening().occurred_at, {"reason": "moved back"})
+
+
+def test_a_process_whose_copy_of_a_case_was_overtaken_appends_after_the_other_processes_events(
+    ledgers: list[CaseLedger],
+) -> None:
+    here, there = ledgers[0], ledgers[1]
+    case_id = here.open_case(opening(), ACTOR).case_id
+    here.append(case_id, [note("first, here")], ACTOR)  # this process now remembers version 2
+    there.append(case_id, [note("then, elsewhere")], ACTOR)
+
+    [recorded] = here.append(case_id, [note("then, here again")], ACTOR)
+
+    assert recorded.version == 4
+    texts = [e.data.get("text") for e in here.get_case(case_id).entries]
+    assert texts == [None, "first, here", "then, elsewhere", "then, here again"]
+    report = here.recorder.verify(case_id)  # type: ignore[attr-defined]
+    assert report.ok, report
+
+
+def test_a_refusal_is_judged_on_the_stored_case_not_on_a_copy_another_process_overtook(
+    ledgers: list[CaseLedger],
+) -> None:
+    here, there = ledgers[0], ledgers[1]
+    case_id = here.open_case(opening(), ACTOR).case_id
+    here.append(case_id, [note()], ACTOR)  # remembered here: an open case at version 2
+    there.append(case_id, [closing_event()], ACTOR)
+
+    # this process's copy says "open", so a reopening would be refused on it
+    [reopened] = here.append(case_id, [reopening_event()], ACTOR)
+    # and the client who read version 4 elsewhere is not told it is stale
+    [noted] = here.append(case_id, [note("after the reopening")], ACTOR, expected_version=4)
+
+    assert (reopened.version, noted.version) == (4, 5)
+    assert here.get_case(case_id).state.closed is False
