@@ -29,6 +29,7 @@ Output is ``key=value`` lines.
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import os
 import random
@@ -40,6 +41,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -273,8 +275,7 @@ def live(
             raise SystemExit("the runner did not catch up")
         time.sleep(0.05)
 
-    appended: list[tuple[int, float]] = []
-    lock = threading.Lock()
+    observer = _Observer(settings)
     stop_at = time.monotonic() + seconds
     interval = writers / rate
 
@@ -287,40 +288,27 @@ def live(
             time.sleep(max(0.0, next_at - time.monotonic()))
             note = NewEvent.parse("NoteAdded", _now(), {"text": f"bench note {worker}-{i}"})
             [recorded] = app.append(case_ids[i % len(case_ids)], [note], ACTOR)
-            done = time.monotonic()
             if recorded.position is not None:
-                with lock:
-                    appended.append((recorded.position, done))
+                observer.appended(recorded.position, time.monotonic())
             i += writers
             next_at += interval
 
-    lags: list[float] = []
-    worst: list[tuple[float, float, int]] = []
-    pending: list[tuple[int, float]] = []
     threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    # The writers are the load: they must keep a steady rate. With caches full of cases this
+    # process's garbage collector would stop all of them together for 100-200 ms every few
+    # seconds, and they would then catch up in a burst; so it does not collect while they run.
+    gc.disable()
     for t in threads:
         t.start()
-    while any(t.is_alive() for t in threads) or appended or pending:
-        time.sleep(0.002)
-        with lock:
-            pending.extend(appended)
-            appended.clear()
-        if not pending:
-            continue
-        reached, now = position(), time.monotonic()
-        waiting = []
-        for p, at in pending:
-            if p <= reached:
-                lags.append(max(0.0, now - at))
-                worst.append((now - at, at - began, p))
-            else:
-                waiting.append((p, at))
-        pending = waiting
-        if now > stop_at + 60:
-            raise SystemExit(f"{len(pending)} events never reached the read models")
+    for t in threads:
+        t.join()
+    gc.enable()
+    lags, worst = observer.result()
     runner.send_signal(signal.SIGTERM)
     runner.wait(30)
     app.close()
+    if lags is None:
+        raise SystemExit(f"{worst} events never reached the read models")
     lags.sort()
     print(f"live_events={len(lags)}")
     print(f"live_rate_per_s={len(lags) / seconds:.1f}")
@@ -328,7 +316,78 @@ def live(
     print(f"live_lag_p99_ms={lags[int(len(lags) * 0.99) - 1] * 1000:.1f}")
     print(f"live_lag_max_ms={lags[-1] * 1000:.1f}", flush=True)
     if runner_log:
-        print("worst (lag s, appended at s, position):", sorted(worst, reverse=True)[:5])
+        worst = [(lag, at - began, p) for lag, at, p in worst]
+        print("worst (lag s, appended at s, position):", worst)
+
+
+class _Observer:
+    """Times the lag of each appended event, in a process of its own.
+
+    The writers hand over each event's position and the instant its append returned
+    (``time.monotonic``: ``CLOCK_MONOTONIC``, one clock for every process of the machine);
+    the observer polls the read models' position every 2 ms. It is a process of its own so
+    that pauses of the writers' process (its garbage collector stops every thread now and
+    then, for up to ~200 ms with the writers' caches) never stop the watch."""
+
+    def __init__(self, settings: Settings) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._events = context.Queue()
+        self._results = context.Queue()
+        self._process = context.Process(
+            target=_observe, args=(settings.model_dump_json(), self._events, self._results)
+        )
+        self._process.start()
+        if self._results.get(timeout=120) != "ready":
+            raise SystemExit("the observer did not start")
+
+    def appended(self, position: int, at: float) -> None:
+        self._events.put((position, at))
+
+    def result(self) -> tuple[Any, Any]:
+        """The lags, and the five worst as (lag, appended at, position); or None and how many
+        events never reached the read models."""
+        self._events.put(None)  # no more events: report once every one has been applied
+        found = self._results.get(timeout=120)
+        self._process.join(10)
+        return found
+
+
+def _observe(settings_json: str, events: Any, results: Any) -> None:
+    import queue
+
+    position = _position_reader(Settings.model_validate_json(settings_json))
+    position()
+    results.put("ready")
+    pending: list[tuple[int, float]] = []
+    lags: list[float] = []
+    worst: list[tuple[float, float, int]] = []
+    ended: float | None = None
+    while ended is None or pending:
+        try:
+            while True:
+                item = events.get_nowait()
+                if item is None:
+                    ended = time.monotonic()
+                else:
+                    pending.append(item)
+        except queue.Empty:
+            pass
+        time.sleep(0.002)
+        if not pending:
+            continue
+        reached, now = position(), time.monotonic()
+        waiting = []
+        for p, at in pending:
+            if p <= reached:
+                lags.append(max(0.0, now - at))
+                worst.append((now - at, at, p))
+            else:
+                waiting.append((p, at))
+        pending = waiting
+        if ended is not None and now > ended + 60:
+            results.put((None, len(pending)))
+            return
+    results.put((lags, sorted(worst, reverse=True)[:5]))
 
 
 def _all_cases(settings: Settings) -> list[UUID]:

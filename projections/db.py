@@ -57,6 +57,8 @@ class ViewDatabase:
 
             def configure(conn: psycopg.Connection) -> None:
                 conn.execute(SQL("SET search_path TO {}").format(schema))
+                # read models commit without waiting for the WAL flush (see ``transaction``)
+                conn.execute("SET synchronous_commit = off")
 
             self._pool = ConnectionPool(
                 self.conninfo(),
@@ -118,8 +120,6 @@ class ViewDatabase:
         to an earlier position, from which its runner applies the same events again."""
         with self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
-            if self.dialect == "postgres":
-                conn.execute("SET LOCAL synchronous_commit = off")
             try:
                 yield Tx(self, conn)
             except BaseException:
@@ -150,15 +150,19 @@ class Tx:
 
     def __init__(self, db: ViewDatabase, conn: Any) -> None:
         self.db, self.conn, self.dialect = db, conn, db.dialect
+        self._pipelined = False
 
     def sql(self, statement: str) -> str:
         return statement if self.dialect == "sqlite" else statement.replace("?", "%s")
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
-        cursor = self.conn.execute(
+        return int(self.cursor(statement, params).rowcount or 0)
+
+    def cursor(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        """The cursor of one statement (in a pipeline, its ``rowcount`` is known after it)."""
+        return self.conn.execute(
             self.sql(statement), tuple(_param(p, self.dialect) for p in params)
         )
-        return int(cursor.rowcount or 0)
 
     def rows(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cursor = self.conn.execute(
@@ -169,6 +173,22 @@ class Tx:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, (plain(v) for v in row), strict=True)) for row in cursor.fetchall()]
 
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Statements sent without waiting for each answer (PostgreSQL's pipeline mode): they
+        run in order, and the first error is raised when the block ends. ``insert`` sends one
+        prepared ``INSERT`` per row inside it (COPY cannot be pipelined). On SQLite, nothing
+        changes."""
+        if self.dialect != "postgres":
+            yield
+            return
+        with self.conn.pipeline():
+            self._pipelined = True
+            try:
+                yield
+            finally:
+                self._pipelined = False
+
     def insert(
         self,
         table: str,
@@ -176,10 +196,23 @@ class Tx:
         rows: list[Sequence[Any]],
         json_columns: Sequence[int] = (),
     ) -> None:
-        """Insert many rows: COPY on PostgreSQL, one prepared statement on SQLite.
+        """Insert many rows: COPY on PostgreSQL (in a pipeline, where COPY cannot go, one
+        prepared ``INSERT`` per row, all sent at once), one prepared statement on SQLite.
 
-        ``json_columns``: positions of the JSON values (dumped as text for COPY)."""
+        ``json_columns``: positions of the JSON values (dumped as text)."""
         if not rows:
+            return
+        if self.dialect == "postgres" and self._pipelined:
+            if json_columns:
+                rows = [list(row) for row in rows]
+                for row in rows:
+                    for i in json_columns:
+                        row[i] = _json(row[i])
+            marks = ", ".join("%s" for _ in columns)
+            with self.conn.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+                )
             return
         if self.dialect == "postgres":
             statement = SQL("COPY {} ({}) FROM STDIN").format(

@@ -68,7 +68,7 @@ STATE_DDL = {
         PRIMARY KEY (name, generation))""",
 }
 
-FULL_GC_SECONDS = 5.0
+FULL_GC_SECONDS = 1.0
 
 FILL_FROM = 20_000
 """A runner starting with a read model at position 0 on a log this long fills it case by case."""
@@ -136,11 +136,29 @@ class CaseBook:
         if known is None or len(known) < version:
             stored = self.ledger.recorder.select_events(UUID(case_id), lte=version)
             known = [decode(self.ledger, s) for s in stored]
-            self._cases[case_id] = known
-            self._cases.move_to_end(case_id)
-            if len(self._cases) > self.size:
-                self._cases.popitem(last=False)
+            self._keep(case_id, known)
         return known[:version]
+
+    def load(self, wanted: dict[str, int], upto: int) -> None:
+        """Read in one query the cases not held up to the wanted versions (their entries up
+        to log position ``upto``), rather than one query per case in ``entries``."""
+        missing = [UUID(c) for c, v in wanted.items() if len(self._cases.get(c, ())) < v]
+        if len(missing) < 2:
+            return
+        found: dict[str, list[Entry]] = {}
+        recorder: Any = self.ledger.recorder
+        for n in recorder.select_cases(missing, upto):
+            entry = decode(self.ledger, n)
+            found.setdefault(entry.case_id, []).append(entry)
+        for case_id, entries in found.items():
+            if [e.version for e in entries] == list(range(1, len(entries) + 1)):
+                self._keep(case_id, entries)
+
+    def _keep(self, case_id: str, entries: list[Entry]) -> None:
+        self._cases[case_id] = entries
+        self._cases.move_to_end(case_id)
+        if len(self._cases) > self.size:
+            self._cases.popitem(last=False)
 
 
 class Feed:
@@ -183,6 +201,15 @@ class State:
     updated_at: str | None
     error: str | None
     error_position: int | None
+
+
+def _read_states(db: ViewDatabase, names: Sequence[str]) -> dict[str, State]:
+    """The active rows of these read models, read without locking them."""
+    if not names:
+        return {}
+    marks = ", ".join("?" for _ in names)
+    rows = db.read(f"SELECT * FROM {STATE_TABLE} WHERE active AND name IN ({marks})", names)
+    return {row["name"]: _state(row) for row in rows}
 
 
 def _lock_state(tx: Tx, name: str, generation: int | None = None) -> State | None:
@@ -342,20 +369,27 @@ class Runner:
             items = self.feed.after(state.position, self.batch)
         if upto is not None:
             items = [item for item in items if item[0] <= upto]
-        if not items:
+        step = self._plan(model, state, items, now)
+        if step is None:
             return 0
+        step.claim(tx)
+        step.write(tx)
+        return len(step.items)
+
+    def _plan(
+        self, model: ReadModel, state: State, items: list[tuple[int, Entry]], now: datetime
+    ) -> _Step | None:
+        """The rows these events give a read model (its handlers run here, before any write)."""
+        items = [item for item in items if item[0] > state.position]
+        if not items:
+            return None
         touched: dict[str, tuple[int, int]] = {}
         for position, entry in items:
             touched[entry.case_id] = (entry.version, position)
         with _failing(model, f"events after position {state.position}"):
             views = [self._view(case_id, v, p, now) for case_id, (v, p) in touched.items()]
-            write_rows(tx, model, state.generation, views)
-        tx.execute(
-            f"UPDATE {STATE_TABLE} SET position = ?, events = events + ?, updated_at = ?, "
-            "error = NULL, error_position = NULL WHERE name = ? AND generation = ?",
-            (items[-1][0], len(items), datetime.now(UTC), model.name, state.generation),
-        )
-        return len(items)
+            rows = model_rows(model, views)
+        return _Step(model, state, items, [v.case_id for v in views], rows)
 
     def recheck(self, model: ReadModel, now: datetime | None = None, limit: int = 500) -> int:
         """Re-judge the cases whose earliest pending deadline has passed; how many."""
@@ -396,40 +430,44 @@ class Runner:
 
         The read models advance in lockstep: each takes the events after its own position up
         to the end of one batch read from the lowest position, so they see the same cases at
-        the same versions and each case is judged once per round for all of them. The round is
-        one transaction with a savepoint per read model: each one's rows and position still
-        commit together, a failing one is rolled back to its savepoint alone, and a live round
-        costs one commit rather than one per read model."""
-        now, applied = self.clock(), 0
-        self._views.clear()  # judged cases are shared within a round only
+        the same versions and each case is judged once per round for all of them.
+
+        A round reads the positions, the log and the cases, and runs the handlers, outside any
+        transaction; then one short transaction moves each read model's position on the
+        condition that it is still the one read (which also locks its row, in name order) and
+        replaces the rows, all sent in one pipeline (PostgreSQL). Should another runner have
+        moved a position meanwhile, the transaction is rolled back and the round done again.
+        Keeping the transaction short matters beyond the read models: on PostgreSQL a writing
+        transaction holds back the sequencer's horizon (``infra.recorders``), so events
+        committed while it is open get their log positions only when it ends.
+
+        A read model whose handler raises is left out of the round and stopped. Should the
+        database refuse a read model's rows, the round is done again one read model at a time,
+        each in a savepoint, so that only the one whose rows were refused stops."""
+        now = self.clock()
         running = [m for m in self.models if m.name not in self.failed]
-        positions = {s.name: s.position for s in states(self.db)}
-        lowest = min((positions.get(m.name, 0) for m in running), default=0)
-        try:
-            batch = self.feed.after(lowest, self.batch)
-        except STORE_AWAY:
-            raise
-        except Exception as e:  # an event that cannot be read stops every read model before it
-            for model in running:
-                self._fail(model, ProjectionFailed(f"{model.name}: cannot read the log: {e!r}"))
-            return 0
-        upto = batch[-1][0] if batch else None
-        failures: list[tuple[ReadModel, ProjectionFailed]] = []
-        with self.db.transaction() as tx:
-            for model in running:
-                started = time.perf_counter()
-                tx.execute("SAVEPOINT step")
-                try:
-                    done = self._apply_next(tx, model, None, now, upto)
-                except ProjectionFailed as e:
-                    tx.execute("ROLLBACK TO SAVEPOINT step")
-                    failures.append((model, e))
-                    continue
-                tx.execute("RELEASE SAVEPOINT step")
-                applied += done
-                if done:
-                    ms = round((time.perf_counter() - started) * 1000, 1)
-                    log.debug("step", projection=model.name, events=done, ms=ms)
+        while True:
+            self._views.clear()  # judged cases are shared within a round only
+            try:
+                applied, failures = self._round(running, now)
+                break
+            except _Overtaken:
+                continue
+            except _LogUnreadable as e:  # an event that cannot be read stops every read model
+                applied, failures = (
+                    0,
+                    [
+                        (m, ProjectionFailed(f"{m.name}: cannot read the log: {e.__cause__!r}"))
+                        for m in running
+                    ],
+                )
+                break
+            except (psycopg.DatabaseError, sqlite3.DatabaseError) as e:
+                if isinstance(e, STORE_AWAY):
+                    raise
+                log.warning("projections_round_refused", error=str(e))
+                applied, failures = self._round_one_by_one(running, now)
+                break
         for model, error in failures:
             self._fail(model, error)
         if time.monotonic() - self._last_recheck >= self.recheck_seconds:
@@ -441,6 +479,78 @@ class Runner:
                 except ProjectionFailed as e:
                     self._fail(model, e)
         return applied
+
+    def _round(
+        self, running: list[ReadModel], now: datetime
+    ) -> tuple[int, list[tuple[ReadModel, ProjectionFailed]]]:
+        failures: list[tuple[ReadModel, ProjectionFailed]] = []
+        times = _Stopwatch()
+        found = _read_states(self.db, [m.name for m in running])
+        if not found:
+            return 0, failures
+        try:
+            batch = self.feed.after(min(s.position for s in found.values()), self.batch)
+        except STORE_AWAY:
+            raise
+        except Exception as e:
+            raise _LogUnreadable() from e
+        if not batch:
+            return 0, failures
+        times.lap("read")
+        self.book.load({e.case_id: e.version for _, e in batch}, batch[-1][0])
+        times.lap("load")
+        steps: list[_Step] = []
+        for model in running:
+            if model.name not in found:
+                continue  # a rebuild switched generations: the next round sees the new one
+            try:
+                step = self._plan(model, found[model.name], batch, now)
+            except ProjectionFailed as e:
+                failures.append((model, e))
+                continue
+            if step is not None:
+                steps.append(step)
+        times.lap("judge")
+        if steps:
+            with self.db.transaction() as tx:
+                with tx.pipeline():
+                    claims = [step.claim(tx) for step in steps]  # in name order: the lock order
+                    for step in steps:
+                        step.write(tx)
+                if not all(claim.rowcount == 1 for claim in claims):
+                    raise _Overtaken()
+                times.lap("write")
+            times.lap("commit")
+        cases = len({e.case_id for _, e in batch})
+        log.debug("round", events=len(batch), cases=cases, **times.ms)
+        return sum(len(s.items) for s in steps), failures
+
+    def _round_one_by_one(
+        self, running: list[ReadModel], now: datetime
+    ) -> tuple[int, list[tuple[ReadModel, ProjectionFailed]]]:
+        """A round with a savepoint per read model: a read model whose rows the database
+        refuses is rolled back alone and stopped."""
+        applied, failures = 0, []
+        positions = {s.name: s.position for s in states(self.db)}
+        lowest = min((positions.get(m.name, 0) for m in running), default=0)
+        batch = self.feed.after(lowest, self.batch)
+        upto = batch[-1][0] if batch else None
+        with self.db.transaction() as tx:
+            for model in running:
+                tx.execute("SAVEPOINT step")
+                try:
+                    try:
+                        applied += self._apply_next(tx, model, None, now, upto)
+                    except (psycopg.DatabaseError, sqlite3.DatabaseError) as e:
+                        if isinstance(e, STORE_AWAY):
+                            raise
+                        raise ProjectionFailed(f"{model.name}: rows refused: {e}") from e
+                except ProjectionFailed as e:
+                    tx.execute("ROLLBACK TO SAVEPOINT step")
+                    failures.append((model, e))
+                    continue
+                tx.execute("RELEASE SAVEPOINT step")
+        return applied, failures
 
     def catch_up(self) -> None:
         """Apply everything the log holds now (tests, the CLI); raises if a read model failed."""
@@ -499,9 +609,12 @@ class Runner:
                     continue
                 if not applied:
                     if own_process and time.monotonic() - collected > FULL_GC_SECONDS:
+                        started = time.perf_counter()
                         gc.collect()
                         gc.freeze()
                         collected = time.monotonic()
+                        ms = round((time.perf_counter() - started) * 1000, 1)
+                        log.debug("collected", ms=ms)
                         continue  # look at the log again before waiting
                     waiter.wait(self._stop)
         finally:
@@ -575,6 +688,85 @@ class _Waiter:
             self._conn = None
 
 
+class _Stopwatch:
+    """Milliseconds spent in each phase of a round (the runner's debug log shows them)."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.ms[f"{phase}_ms"] = round((now - self._last) * 1000, 1)
+        self._last = now
+
+
+class _Overtaken(Exception):
+    """Another runner moved a read model's position during the round."""
+
+
+class _LogUnreadable(Exception):
+    """The log holds an event that cannot be read (its cause says why)."""
+
+
+@dataclass
+class _Step:
+    """What one round does to one read model: the events it applies, the cases they touched
+    and those cases' new rows by table."""
+
+    model: ReadModel
+    state: State
+    items: list[tuple[int, Entry]]
+    case_ids: list[str]
+    rows: dict[str, list[Sequence[Any]]]
+
+    def claim(self, tx: Tx) -> Any:
+        """Move the read model's position, if it is still the one the step started from (the
+        cursor's ``rowcount`` says whether it was)."""
+        return tx.cursor(
+            f"UPDATE {STATE_TABLE} SET position = ?, events = events + ?, updated_at = ?, "
+            "error = NULL, error_position = NULL "
+            "WHERE name = ? AND generation = ? AND active AND position = ?",
+            (
+                self.items[-1][0],
+                len(self.items),
+                datetime.now(UTC),
+                self.model.name,
+                self.state.generation,
+                self.state.position,
+            ),
+        )
+
+    def write(self, tx: Tx) -> None:
+        write_table_rows(tx, self.model, self.state.generation, self.case_ids, self.rows)
+
+
+def model_rows(model: ReadModel, views: list[CaseView]) -> dict[str, list[Sequence[Any]]]:
+    """Every table's rows for these judged cases (the read model's handler runs here)."""
+    rows: dict[str, list[Sequence[Any]]] = {t.name: [] for t in model.all_tables}
+    for view in views:
+        for name, table_rows in model.rows(view).items():
+            rows[name].extend(table_rows)
+        rows[model.all_tables[-1].name].append(view.bookkeeping_row())
+    return rows
+
+
+def write_table_rows(
+    tx: Tx,
+    model: ReadModel,
+    generation: int,
+    case_ids: list[str],
+    rows: dict[str, list[Sequence[Any]]],
+    fresh: bool = False,
+) -> None:
+    """Replace these cases' rows in one generation (``fresh``: they have none yet)."""
+    for table in model.all_tables:
+        physical = table.physical(generation)
+        if not fresh:
+            tx.delete_cases(physical, case_ids)
+        tx.insert(physical, table.column_names, rows[table.name], table.json_columns)
+
+
 def write_rows(
     tx: Tx,
     model: ReadModel,
@@ -583,19 +775,9 @@ def write_rows(
     fresh: bool = False,
 ) -> None:
     """Replace the rows of these cases in one generation (``fresh``: they have none yet)."""
-    if not views:
-        return
-    rows: dict[str, list[Sequence[Any]]] = {t.name: [] for t in model.all_tables}
-    for view in views:
-        for name, table_rows in model.rows(view).items():
-            rows[name].extend(table_rows)
-        rows[model.all_tables[-1].name].append(view.bookkeeping_row())
-    case_ids = [v.case_id for v in views]
-    for table in model.all_tables:
-        physical = table.physical(generation)
-        if not fresh:
-            tx.delete_cases(physical, case_ids)
-        tx.insert(physical, table.column_names, rows[table.name], table.json_columns)
+    if views:
+        rows = model_rows(model, views)
+        write_table_rows(tx, model, generation, [v.case_id for v in views], rows, fresh)
 
 
 # --- rebuild and read-your-writes ---------------------------------------------------------------

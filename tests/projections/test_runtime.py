@@ -142,6 +142,41 @@ def test_a_failing_handler_stops_its_read_model_loudly_and_a_restart_resumes_it(
     assert found["timeline"].events == demo
 
 
+class DuplicatingTimeline(Timeline):
+    """A timeline whose handler gives one case's rows twice: the database refuses them."""
+
+    victim: ClassVar[str] = ""
+
+    def rows(self, case: CaseView) -> dict[str, list[Row]]:
+        rows = super().rows(case)
+        if case.case_id == self.victim:
+            return {name: table_rows * 2 for name, table_rows in rows.items()}
+        return rows
+
+
+def test_rows_the_database_refuses_stop_only_that_read_model(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
+):
+    first = ledger.recorder.select_notifications(start=1, limit=300)[-1]
+    DuplicatingTimeline.victim = str(first.originator_id)
+    models = [m for m in read_models() if m.name != "timeline"] + [DuplicatingTimeline()]
+    broken = Runner(ledger, views, models, clock=clock, batch=100, recheck_seconds=0)
+
+    with pytest.raises(ProjectionFailed, match="rows refused"):
+        broken.catch_up()
+
+    found = {s.name: s for s in states(views)}
+    assert found["caseload"].position == found["inspections"].position == demo
+    stopped = found["timeline"]
+    assert stopped.position < first.id  # nothing of the refused batch was written
+    assert stopped.error_position == stopped.position + 1
+    make_runner(ledger, views, clock).catch_up()  # the bug fixed: it resumes
+    assert positions(views)["timeline"] == demo
+    live = snapshot(views)
+    rebuild(make_runner(ledger, views, clock), read_models())
+    assert snapshot(views) == live
+
+
 def test_reads_are_served_from_the_live_copy_until_a_rebuild_switches(
     ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
 ):
