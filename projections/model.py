@@ -76,15 +76,32 @@ class Table:
     def physical(self, generation: int) -> str:
         return f"{self.name}_g{generation}"
 
-    def ddl(self, dialect: str, generation: int) -> list[str]:
+    def ddl(self, dialect: str, generation: int, indexed: bool = True) -> list[str]:
+        """The generation's table; with its key and indexes unless ``indexed`` is false (a
+        PostgreSQL table about to be filled in bulk, indexed after by ``index_ddl``)."""
         table = self.physical(generation)
         columns = ", ".join(
             f"{c.name} {c.sqlite if dialect == 'sqlite' else c.postgres}" for c in self.columns
         )
-        statements = [f"CREATE TABLE {table} ({columns}, PRIMARY KEY ({', '.join(self.key)}))"]
-        for i, index in enumerate(self.indexes):
-            statements.append(f"CREATE INDEX {table}_i{i} ON {table} ({', '.join(index)})")
-        return statements
+        if not indexed and dialect == "postgres":
+            return [f"CREATE TABLE {table} ({columns})"]
+        return [
+            f"CREATE TABLE {table} ({columns}, PRIMARY KEY ({', '.join(self.key)}))",
+            *self._indexes(generation),
+        ]
+
+    def index_ddl(self, generation: int) -> list[str]:
+        """Key and indexes for a PostgreSQL table made with ``indexed=False`` (built in one pass
+        over the rows, much cheaper than keeping them up to date row by row)."""
+        key = f"ALTER TABLE {self.physical(generation)} ADD PRIMARY KEY ({', '.join(self.key)})"
+        return [key, *self._indexes(generation)]
+
+    def _indexes(self, generation: int) -> list[str]:
+        table = self.physical(generation)
+        return [
+            f"CREATE INDEX {table}_i{i} ON {table} ({', '.join(index)})"
+            for i, index in enumerate(self.indexes)
+        ]
 
 
 def bookkeeping(name: str) -> Table:
@@ -129,6 +146,9 @@ class CaseView:
 
     @cached_property
     def state(self) -> CaseState:
+        judged = self.evaluation
+        if judged.state is not None and judged.judged == len(self.entries):
+            return judged.state  # the engine derived it from these same entries
         return derive(list(self.entries))
 
     @cached_property

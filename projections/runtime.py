@@ -253,9 +253,11 @@ def ensure(db: ViewDatabase, models: Iterable[ReadModel]) -> None:
             _point_views(tx, model, 1)
 
 
-def _create_generation(tx: Tx, model: ReadModel, generation: int, active: bool) -> None:
+def _create_generation(
+    tx: Tx, model: ReadModel, generation: int, active: bool, indexed: bool = True
+) -> None:
     for table in model.all_tables:
-        for statement in table.ddl(tx.dialect, generation):
+        for statement in table.ddl(tx.dialect, generation, indexed):
             tx.execute(statement)
     tx.execute(
         f"INSERT INTO {STATE_TABLE} (name, generation, active, position, events) "
@@ -858,7 +860,7 @@ def _rebuild(
             for stale in (int(r["generation"]) for r in rows if not r["active"]):
                 _drop_generation(tx, model, stale)  # an earlier rebuild that did not finish
             generations[model.name] = max(int(r["generation"]) for r in rows) + 1
-            _create_generation(tx, model, generations[model.name], active=False)
+            _create_generation(tx, model, generations[model.name], active=False, indexed=False)
     log.info("rebuild_started", generations=generations)
     head = _fill_by_case(runner, models, generations, progress, workers, settings)
     while True:
@@ -903,7 +905,8 @@ def _fill_by_case(
     Cases are judged as of one instant (the clock when the fill starts), ``batch / 20`` cases
     a transaction (about as many events as a batch). With ``workers`` > 1, processes share the
     cases (each judges and writes its own; the planner statistics and positions are set here
-    once they have all finished)."""
+    once they have all finished). On PostgreSQL the new tables are filled bare and get their
+    keys and indexes once full: one sorted build per index instead of a million insertions."""
     recorder: Any = runner.ledger.recorder
     if hasattr(recorder, "analyze"):
         recorder.analyze()
@@ -926,10 +929,13 @@ def _fill_by_case(
             events = _fill(runner.ledger, runner.db, models, job, chunk)
             if progress is not None:
                 progress(events)
-    if runner.db.dialect == "postgres":  # statistics for the planner, before anyone reads them
+    if runner.db.dialect == "postgres":  # the tables were made bare: key and indexes now,
+        # then statistics for the planner, before anyone reads them
         with runner.db.transaction() as tx:
             for model in models:
                 for table in model.all_tables:
+                    for statement in table.index_ddl(generations[model.name]):
+                        tx.execute(statement)
                     tx.execute(f"ANALYZE {table.physical(generations[model.name])}")
     with runner.db.transaction() as tx:
         for model in models:

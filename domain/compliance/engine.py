@@ -33,7 +33,7 @@ from domain.compliance.spec import (
     Rule,
     local_day,
 )
-from domain.state import Entry, derive, effective_entries
+from domain.state import CaseState, Entry, derive, effective_entries
 
 LATE_RECORDING = Rule(
     id="REC1",
@@ -116,6 +116,10 @@ class Evaluation:
     as_of: datetime
     timeline: list[Step]
     findings: list[Finding]
+    state: CaseState | None = None
+    """The state the judged entries give (those recorded by ``as_of``)."""
+    judged: int = 0
+    """How many entries were judged (recorded by ``as_of``)."""
 
     @property
     def next_due(self) -> Judgement | None:
@@ -132,7 +136,8 @@ def evaluate(
     visible = [e for e in entries if e.recorded_at <= as_of]
     live = sorted(effective_entries(visible), key=lambda e: (e.occurred_at, e.version))
     first_occurred = {e.event_id: e.occurred_at for e in visible}
-    ctx = Context(live, derive(visible), config.calendar, as_of)
+    state = derive(visible)
+    ctx = Context(live, state, config.calendar, as_of)
     steps = {
         e.event_id: Step(
             e.type,
@@ -159,7 +164,7 @@ def evaluate(
             _judge_check(rule, rule.check, ctx, findings)
     findings.extend(_late_recordings(live, config))
     timeline = sorted([*steps.values(), *expected], key=lambda s: s.sort_key)
-    return Evaluation(as_of, timeline, findings)
+    return Evaluation(as_of, timeline, findings, state, len(visible))
 
 
 # --- the three kinds of check ----------------------------------------------------------------

@@ -198,6 +198,30 @@ def test_reads_are_served_from_the_live_copy_until_a_rebuild_switches(
     assert not views.exists("caseledger_caseload_g1")
 
 
+def indexes(views: ViewDatabase, generation: int) -> set[str]:
+    """Each read-model table's key and indexes, without the generation in their names."""
+    if views.dialect == "sqlite":
+        rows = views.read("SELECT sql FROM sqlite_master WHERE type IN ('table', 'index')")
+        found = {r["sql"] for r in rows if r["sql"] and f"_g{generation} " in r["sql"]}
+    else:
+        rows = views.read(
+            "SELECT indexdef AS sql FROM pg_indexes WHERE schemaname = current_schema()"
+        )
+        found = {r["sql"] for r in rows if f"_g{generation}" in r["sql"]}
+    return {sql.replace(f"_g{generation}", "_g") for sql in found}
+
+
+def test_a_rebuilt_read_model_has_the_keys_and_indexes_of_a_new_one(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
+):
+    new = indexes(views, 1)
+
+    rebuild(make_runner(ledger, views, clock), read_models())
+
+    assert len(new) >= 12  # a key for each of six tables, and their indexes
+    assert indexes(views, 2) == new
+
+
 def test_killing_the_runner_process_mid_batch_then_restarting_gives_the_same_rows(
     ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int, settings: Settings
 ):
