@@ -36,7 +36,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -77,6 +77,9 @@ BATCH = 2000
 """Most events per step. A step takes what the log holds up to this: thousands per transaction
 when catching up, the few that just arrived when live."""
 
+
+PIPELINED_ROWS = 1000
+"""A round writing at most this many rows sends them in one pipeline; more go by COPY."""
 
 STORE_AWAY = (
     psycopg.OperationalError,
@@ -514,8 +517,11 @@ class Runner:
                 steps.append(step)
         times.lap("judge")
         if steps:
+            rows = sum(len(r) for step in steps for r in step.rows.values())
             with self.db.transaction() as tx:
-                with tx.pipeline():
+                # few rows (live): all in one pipeline; many (catching up): COPY, which is
+                # cheaper per row but cannot be pipelined
+                with tx.pipeline() if rows <= PIPELINED_ROWS else nullcontext():
                     claims = [step.claim(tx) for step in steps]  # in name order: the lock order
                     for step in steps:
                         step.write(tx)
