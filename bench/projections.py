@@ -20,8 +20,10 @@
    append single events (load the case, append, save, as an API request does) to cases
    chosen at random among all cases, staggered so that together they append at a steady
    ``--rate`` events/s, for ``--live-seconds``. The lag of an event is the time from
-   its append returning to all read models having applied its position (polled every 2 ms):
-   ``live_lag_p50_ms`` and ``live_lag_p99_ms``.
+   its append returning to all read models having applied its position, timed by an observer
+   process that polls their position every 2 ms: ``live_lag_p50_ms`` and ``live_lag_p99_ms``.
+   The read models are vacuumed first (PostgreSQL), and the writers' process does not collect
+   garbage while they write (see ``live``), so that the load is steady.
 
 Output is ``key=value`` lines.
 """
