@@ -397,24 +397,44 @@ class Runner:
         return _Step(model, state, items, [v.case_id for v in views], rows)
 
     def recheck(self, model: ReadModel, now: datetime | None = None, limit: int = 500) -> int:
-        """Re-judge the cases whose earliest pending deadline has passed; how many."""
+        """Re-judge the cases whose earliest pending deadline has passed; how many.
+
+        Like a round, it judges outside any transaction and writes in a short one, which first
+        checks that the read model's position is still the one the cases were read at (a round
+        that moved it may have rewritten some of them since); if not, it reads them again."""
         now = now or self.clock()
-        with self.db.transaction() as tx:
-            state = _lock_state(tx, model.name)
+        while True:
+            state = _read_states(self.db, [model.name]).get(model.name)
             if state is None:
                 return 0
-            cases = tx.rows(
+            cases = self.db.read(
                 f"SELECT case_id, version, position FROM "
                 f"{bookkeeping(model.name).physical(state.generation)} "
                 "WHERE recheck_at <= ? ORDER BY recheck_at LIMIT ?",
                 (now, limit),
             )
+            if not cases:
+                return 0
+            self.book.load({str(r["case_id"]): int(r["version"]) for r in cases}, state.position)
             with _failing(model, "re-judging cases whose deadline passed"):
                 views = [
                     self._view(str(r["case_id"]), int(r["version"]), int(r["position"]), now)
                     for r in cases
                 ]
-                write_rows(tx, model, state.generation, views)
+                rows = model_rows(model, views)
+            try:
+                with self.db.transaction() as tx:
+                    claimed = tx.execute(
+                        f"UPDATE {STATE_TABLE} SET updated_at = ? "
+                        "WHERE name = ? AND generation = ? AND active AND position = ?",
+                        (datetime.now(UTC), model.name, state.generation, state.position),
+                    )
+                    if claimed != 1:
+                        raise _Overtaken()
+                    case_ids = [v.case_id for v in views]
+                    write_table_rows(tx, model, state.generation, case_ids, rows)
+            except _Overtaken:
+                continue
             return len(views)
 
     def _view(self, case_id: str, version: int, position: int, now: datetime) -> CaseView:

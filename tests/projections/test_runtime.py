@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
 import pytest
@@ -22,8 +22,10 @@ from projections.db import ViewDatabase
 from projections.model import CaseView, Row
 from projections.runtime import ProjectionFailed, Runner, rebuild, states
 from projections.timeline import Timeline
+from tests.compliance.scenario import COMMUNE
 from tests.integration.stories import ACTOR, note
 from tests.projections.conftest import Clock, make_runner, snapshot
+from tests.projections.test_read_models import detected, save, verified
 
 AS_OF = "2026-12-01 12:00"
 
@@ -196,6 +198,41 @@ def test_reads_are_served_from_the_live_copy_until_a_rebuild_switches(
     assert snapshot(views) == before
     assert {s.generation for s in states(views)} == {2}
     assert not views.exists("caseledger_caseload_g1")
+
+
+def test_a_recheck_overtaken_by_a_round_judges_its_cases_again_from_the_newer_record(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock
+):
+    case = detected("2023-03-06 21:30")  # residence due by Thursday 09/03
+    save(ledger, case)
+    clock.set("2023-03-08 12:00")
+    make_runner(ledger, views, clock).catch_up()
+    clock.set("2023-03-10 08:00")  # the deadline has passed: the scheduler re-judges the case
+    other = make_runner(ledger, views, clock)
+
+    class Overtaken(Runner):
+        """While this runner judges the case, another one applies a newer event of it."""
+
+        overtaken = False
+
+        def _view(self, *args: Any) -> CaseView:
+            if not self.overtaken:
+                self.overtaken = True
+                save(ledger, verified(case, "2023-03-09 10:00"))
+                other.catch_up()
+            return super()._view(*args)
+
+    slow = Overtaken(ledger, views, read_models(), clock=clock, recheck_seconds=0)
+    [model] = [m for m in slow.models if m.name == "caseload"]
+
+    slow.recheck(model)
+
+    assert slow.overtaken
+    [row], _ = caseload.query(views, COMMUNE)
+    assert row["version"] == case.case.version == 3  # not the rows judged from version 2
+    live = snapshot(views)
+    rebuild(make_runner(ledger, views, clock), read_models())
+    assert snapshot(views) == live
 
 
 def indexes(views: ViewDatabase, generation: int) -> set[str]:
