@@ -415,8 +415,9 @@ class Runner:
             )
             if not cases:
                 return 0
-            self.book.load({str(r["case_id"]): int(r["version"]) for r in cases}, state.position)
             with _failing(model, "re-judging cases whose deadline passed"):
+                wanted = {str(r["case_id"]): int(r["version"]) for r in cases}
+                self.book.load(wanted, state.position)
                 views = [
                     self._view(str(r["case_id"]), int(r["version"]), int(r["position"]), now)
                     for r in cases
@@ -522,7 +523,12 @@ class Runner:
         if not batch:
             return 0, failures
         times.lap("read")
-        self.book.load({e.case_id: e.version for _, e in batch}, batch[-1][0])
+        try:
+            self.book.load({e.case_id: e.version for _, e in batch}, batch[-1][0])
+        except STORE_AWAY:
+            raise
+        except Exception as e:
+            raise _LogUnreadable() from e
         times.lap("load")
         steps: list[_Step] = []
         for model in running:

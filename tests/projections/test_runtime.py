@@ -365,11 +365,16 @@ def test_the_store_being_away_does_not_stop_a_read_model(
     assert {s.position for s in states(views)} == {demo}
 
 
+@pytest.mark.parametrize("where", ["the log", "a case's earlier events"])
 def test_an_event_that_cannot_be_read_stops_every_read_model_loudly(
-    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int, where: str
 ):
     runner = make_runner(ledger, views, clock)
-    runner.feed.after = lambda *_: (_ for _ in ()).throw(ValueError("no upcaster for v3"))
+    unreadable = lambda *_: (_ for _ in ()).throw(ValueError("no upcaster for v3"))  # noqa: E731
+    if where == "the log":
+        runner.feed.after = unreadable
+    else:
+        runner.book.load = unreadable
 
     assert runner.run_once() == 0
 
