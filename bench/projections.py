@@ -77,7 +77,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="rebuild processes")
     p.add_argument("--stock-events", type=int, default=20_000)
     p.add_argument("--writers", type=int, default=8)
-    p.add_argument("--rate", type=float, default=200.0, help="live appends per second, in all")
+    p.add_argument("--rate", type=float, default=100.0, help="live appends per second, in all")
     p.add_argument("--live-seconds", type=float, default=30.0)
     p.add_argument("--runner-log", default=None, help="write the runner's debug log here")
     p.add_argument("--profile", default=None, help="profile the runner into this file")
