@@ -1,25 +1,27 @@
 """The projection runtime: follows the global log and keeps the read models exactly-once.
 
 One runtime serves both stores. Each read model has a row in ``caseledger_projections``: its
-active generation and the log position its rows reflect. A step of a read model is one
-transaction that
+active generation and the log position its rows reflect. A round of the runner
 
-1. locks that row (``FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite) and reads the
-   position from it, so two runners (the API's and ``caseledger projections run``) never apply
-   the same events twice;
-2. takes the next events of the log after that position (many when catching up, few when live);
-3. replaces the rows of every case those events touched (``projections.model``);
-4. moves the position to the last event taken, and commits.
+1. reads the read models' positions and the next events of the log after the lowest (many
+   when catching up, few when live), and the whole record of every case they touched;
+2. judges those cases and lays out their rows (``projections.model``), outside any transaction;
+3. in one short transaction, moves each read model's position to the last event taken *if it
+   is still the one read in 1* (which locks its row; name order is the lock order), replaces
+   the touched cases' rows, and commits. If another runner (the API's and ``caseledger
+   projections run`` may both run) moved a position meanwhile, it rolls back and does the
+   round again, so no event is applied twice.
 
 A crash anywhere before the commit leaves rows and position as they were; after it, both moved.
-Between steps the runner waits for the log: ``LISTEN`` on PostgreSQL (the sequencer notifies when
+Between rounds the runner waits for the log: ``LISTEN`` on PostgreSQL (the sequencer notifies when
 it adds positions), polling on SQLite. A handler that raises stops *that* read model: the error
 is logged and stored in its row (``/ready`` shows it) and its position stays before the event;
 restarting the runner retries it. Nothing is skipped.
 
 The scheduler: each read model keeps, per case, when its earliest pending deadline passes; every
 ``recheck_seconds`` the runner re-judges the cases whose instant has come, at the version they
-were judged at, in a transaction that also holds the read model's row.
+were judged at, and writes their rows in a short transaction that checks, as a round does, that
+the read model's position has not moved since it read them.
 
 Rebuild (``rebuild``): a new generation's tables are filled from position 0 beside the live ones,
 which keep being served and updated; when the new generation has caught up, one transaction
