@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         le=100_000,
         description="most events a read model applies per transaction",
     )
+    projection_cases: int = Field(
+        default=4000,
+        ge=1,
+        description="cases the projection runner keeps in memory (about 2 KB per event): an "
+        "event on a case kept there is judged without reading the case from the store",
+    )
     recheck_seconds: float = Field(
         default=60.0,
         gt=0,

@@ -81,6 +81,7 @@ def build_runner(settings: Settings, ledger: CaseLedger, names: list[str] | None
         poll_seconds=settings.projection_poll_seconds,
         recheck_seconds=settings.recheck_seconds,
         batch=settings.projection_batch,
+        cases=settings.projection_cases,
     )
 
 

@@ -325,6 +325,7 @@ class Runner:
         poll_seconds: float = 0.1,
         recheck_seconds: float = 60.0,
         batch: int = BATCH,
+        cases: int = 4000,
     ) -> None:
         # one lock order for every runner and rebuild: state rows are locked by name
         self.ledger, self.db, self.models = ledger, db, sorted(models, key=lambda m: m.name)
@@ -332,7 +333,7 @@ class Runner:
         self.poll_seconds, self.recheck_seconds = poll_seconds, recheck_seconds
         self.batch = batch
         self.fill_from = FILL_FROM
-        self.book = CaseBook(ledger)
+        self.book = CaseBook(ledger, cases)
         self.feed = Feed(ledger, self.book)
         self.failed: dict[str, str] = {}
         self._views: dict[tuple[str, int, datetime], CaseView] = {}

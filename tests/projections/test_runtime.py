@@ -17,6 +17,7 @@ import pytest
 from domain.application import CaseLedger
 from infra.demo import generate
 from infra.settings import Settings
+from infra.store import build_runner
 from projections import caseload, read_models
 from projections.db import ViewDatabase
 from projections.model import CaseView, Row
@@ -55,6 +56,22 @@ def test_many_small_batches_give_the_same_rows_as_one_rebuild(
     assert {s.name: s.events for s in states(views)} == positions(views)  # each event once
     assert snapshot(views) == live
     assert len(live["caseledger_caseload"]) == len(live["caseledger_caseload_cases"]) > 30
+
+
+def test_a_runner_that_keeps_one_case_in_memory_gives_the_same_rows(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int, settings: Settings
+):
+    forgetful = build_runner(settings.model_copy(update={"projection_cases": 1}), ledger)
+    forgetful.clock, forgetful.batch = clock, 7
+    assert forgetful.book.size == 1
+
+    forgetful.catch_up()
+    forgetful.db.close()
+    live = snapshot(views)
+    rebuild(make_runner(ledger, views, clock), read_models())
+
+    assert positions(views) == {"caseload": demo, "inspections": demo, "timeline": demo}
+    assert snapshot(views) == live
 
 
 def test_two_runners_at_once_apply_each_event_exactly_once(
