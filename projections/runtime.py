@@ -430,7 +430,7 @@ class Runner:
                 with self.db.transaction() as tx:
                     claimed = tx.execute(
                         f"UPDATE {STATE_TABLE} SET updated_at = ? "
-                        "WHERE name = ? AND generation = ? AND active AND position = ?",
+                        "WHERE name = ? AND generation = ? AND position = ?",
                         (datetime.now(UTC), model.name, state.generation, state.position),
                     )
                     if claimed != 1:
@@ -763,7 +763,7 @@ class _Step:
         return tx.cursor(
             f"UPDATE {STATE_TABLE} SET position = ?, events = events + ?, updated_at = ?, "
             "error = NULL, error_position = NULL "
-            "WHERE name = ? AND generation = ? AND active AND position = ?",
+            "WHERE name = ? AND generation = ? AND position = ?",
             (
                 self.items[-1][0],
                 len(self.items),

@@ -196,6 +196,29 @@ def test_rows_the_database_refuses_stop_only_that_read_model(
     assert snapshot(views) == live
 
 
+def test_events_recorded_while_a_rebuild_runs_reach_its_new_copy(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
+):
+    case = ledger.recorder.select_notifications(start=1, limit=1)[0].originator_id
+    written: list[int] = []
+
+    def progress(applied: int) -> None:  # after the fill's first transaction: past its head
+        if not written:
+            [recorded] = ledger.append(case, [note("written during the rebuild")], ACTOR)
+            written.append(recorded.position)
+
+    rebuild(make_runner(ledger, views, clock, batch=50), read_models(), progress)
+
+    assert positions(views) == {
+        "caseload": written[0],
+        "inspections": written[0],
+        "timeline": written[0],
+    }
+    live = snapshot(views)
+    rebuild(make_runner(ledger, views, clock), read_models())
+    assert snapshot(views) == live
+
+
 def test_reads_are_served_from_the_live_copy_until_a_rebuild_switches(
     ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
 ):
