@@ -568,9 +568,8 @@ class Runner:
         """A round with a savepoint per read model: a read model whose rows the database
         refuses is rolled back alone and stopped."""
         applied, failures = 0, []
-        positions = {s.name: s.position for s in states(self.db)}
-        lowest = min((positions.get(m.name, 0) for m in running), default=0)
-        batch = self.feed.after(lowest, self.batch)
+        found = _read_states(self.db, [m.name for m in running])
+        batch = self.feed.after(min((s.position for s in found.values()), default=0), self.batch)
         upto = batch[-1][0] if batch else None
         with self.db.transaction() as tx:
             for model in running:
