@@ -998,7 +998,40 @@ def _fill(
     cases: list[str],
 ) -> int:
     """Judge these cases as of ``job.now`` with their events up to ``job.head``; write their
-    rows in one transaction. Returns how many events they had."""
+    rows in one transaction. Returns how many events they had.
+
+    Python's cycle collector is paused meanwhile (``_collector_paused``)."""
+    with _collector_paused():
+        return _fill_cases(ledger, db, models, job, cases)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for one chunk of a fill.
+
+    A chunk decodes and judges thousands of events whose objects all live until its rows are
+    written. While they pile up, the collector runs again and again over them and over
+    everything else in the process, to find no cycle: about a quarter of a fill's time
+    (measured: 107–116 µs an event with it, 81–87 without). Nothing a chunk makes holds a
+    reference cycle (a collection after 1,400 cases judged and written found none), so
+    reference counting frees it all when the chunk ends; the collector runs again from then. It is paused for the whole process: in a runner inside the API,
+    for one chunk (about 100 cases) at a time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _fill_cases(
+    ledger: CaseLedger,
+    db: ViewDatabase,
+    models: Sequence[ReadModel],
+    job: _FillJob,
+    cases: list[str],
+) -> int:
     recorder: Any = ledger.recorder
     notifications = recorder.select_cases([UUID(c) for c in cases], job.head)
     by_case: dict[str, list[Entry]] = {}
