@@ -1014,8 +1014,9 @@ def _collector_paused() -> Iterator[None]:
     everything else in the process, to find no cycle: about a quarter of a fill's time
     (measured: 107–116 µs an event with it, 81–87 without). Nothing a chunk makes holds a
     reference cycle (a collection after 1,400 cases judged and written found none), so
-    reference counting frees it all when the chunk ends; the collector runs again from then. It is paused for the whole process: in a runner inside the API,
-    for one chunk (about 100 cases) at a time."""
+    reference counting frees it all when the chunk ends; the collector runs again from then.
+    It is paused for the whole process: in a runner inside the API, for one chunk (about 100
+    cases) at a time."""
     enabled = gc.isenabled()
     gc.disable()
     try:
