@@ -990,21 +990,6 @@ class _FillJob:
     head: int
 
 
-def _fill(
-    ledger: CaseLedger,
-    db: ViewDatabase,
-    models: Sequence[ReadModel],
-    job: _FillJob,
-    cases: list[str],
-) -> int:
-    """Judge these cases as of ``job.now`` with their events up to ``job.head``; write their
-    rows in one transaction. Returns how many events they had.
-
-    Python's cycle collector is paused meanwhile (``_collector_paused``)."""
-    with _collector_paused():
-        return _fill_cases(ledger, db, models, job, cases)
-
-
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause Python's cycle collector for one chunk of a fill.
@@ -1026,13 +1011,17 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _fill_cases(
+@_collector_paused()
+def _fill(
     ledger: CaseLedger,
     db: ViewDatabase,
     models: Sequence[ReadModel],
     job: _FillJob,
     cases: list[str],
 ) -> int:
+    """Judge these cases as of ``job.now`` with their events up to ``job.head``; write their
+    rows in one transaction. Returns how many events they had. Python's cycle collector is
+    paused meanwhile (``_collector_paused``)."""
     recorder: Any = ledger.recorder
     notifications = recorder.select_cases([UUID(c) for c in cases], job.head)
     by_case: dict[str, list[Entry]] = {}
