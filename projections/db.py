@@ -52,6 +52,7 @@ class ViewDatabase:
         self._sqlite_conns: list[sqlite3.Connection] = []
         self._memory_lock = threading.RLock()
         self._pool: ConnectionPool | None = None
+        self._moves: Moves | None = None
         if self.dialect == "postgres":
             schema = Identifier(settings.database_schema)
 
@@ -71,6 +72,10 @@ class ViewDatabase:
             )
 
     # --- connections ------------------------------------------------------------------------
+
+    @property
+    def channel(self) -> str:
+        return views_channel(self.settings)
 
     def conninfo(self) -> str:
         url = urlsplit(self.settings.database_url)
@@ -103,7 +108,17 @@ class ViewDatabase:
         else:
             yield self._sqlite()
 
+    @property
+    def moves(self) -> Moves:
+        """Announcements that read models moved (started on first use)."""
+        with self._memory_lock:
+            if self._moves is None:
+                self._moves = Moves(self)
+            return self._moves
+
     def close(self) -> None:
+        if self._moves is not None:
+            self._moves.close()
         if self._pool is not None:
             self._pool.close()
         for conn in self._sqlite_conns:
@@ -151,6 +166,12 @@ class Tx:
     def __init__(self, db: ViewDatabase, conn: Any) -> None:
         self.db, self.conn, self.dialect = db, conn, db.dialect
         self._pipelined = False
+
+    def announce(self) -> None:
+        """Tell listeners of ``ViewDatabase.channel`` that read models moved: on PostgreSQL a
+        ``NOTIFY``, delivered when (and only if) this transaction commits; nothing on SQLite."""
+        if self.dialect == "postgres":
+            self.execute("SELECT pg_notify(?, '')", (self.db.channel,))
 
     def sql(self, statement: str) -> str:
         return statement if self.dialect == "sqlite" else statement.replace("?", "%s")
@@ -255,6 +276,13 @@ def views_path(settings: Settings) -> str:
     return str(path.with_name(f"{path.stem}.views{path.suffix or '.sqlite3'}"))
 
 
+def views_channel(settings: Settings) -> str:
+    """The ``LISTEN`` channel on which runners announce that read models moved (PostgreSQL;
+    one per schema, within PostgreSQL's 63 bytes: a longer schema name is cut, which can only
+    wake a listener of another schema for nothing)."""
+    return f"caseledger_views_{settings.database_schema}"[:63]
+
+
 def _use_wal(conn: sqlite3.Connection, patience: float = 10.0) -> None:
     """WAL, so API reads never wait for a runner's batch (retried: the switch fails at once when
     several processes open a new file together)."""
@@ -311,11 +339,64 @@ def as_json(value: Any) -> Any:
     return value
 
 
-def wait_until(predicate: Any, timeout: float, interval: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
+class Moves:
+    """Wakes threads waiting for read models to move: a thread of its own ``LISTEN``s on the
+    runners' channel (PostgreSQL) and counts their announcements. A waiter takes ``mark()``
+    *before* it looks at the positions, then ``wait(mark, ...)``, which returns at once if an
+    announcement came in between, so none is missed. On SQLite, or while the listening
+    connection is down, ``wait`` returns after ``POLL_SECONDS``: the waiter polls. While
+    listening it still returns after ``LISTENING_SECONDS``, should a runner that does not
+    announce (an older version, during an upgrade) move the positions."""
+
+    POLL_SECONDS = 0.02
+    LISTENING_SECONDS = 1.0
+
+    def __init__(self, db: ViewDatabase) -> None:
+        self._db = db
+        self._moved = threading.Condition()
+        self._count = 0
+        self._listening = False
+        self._stop = threading.Event()
+        if db.dialect == "postgres":
+            threading.Thread(
+                target=self._listen, name="caseledger-views-moves", daemon=True
+            ).start()
+
+    @property
+    def listening(self) -> bool:
+        return self._listening
+
+    def mark(self) -> int:
+        with self._moved:
+            return self._count
+
+    def wait(self, mark: int, timeout: float) -> None:
+        with self._moved:
+            if self._count == mark:
+                most = self.LISTENING_SECONDS if self._listening else self.POLL_SECONDS
+                self._moved.wait(min(timeout, most))
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(
+                    self._db.conninfo(), autocommit=True, connect_timeout=5
+                ) as conn:
+                    conn.execute(SQL("LISTEN {}").format(Identifier(self._db.channel)))
+                    self._announced(listening=True)  # waiters look again: they may have
+                    # missed an announcement while nobody listened
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self._announced(listening=True)
+            except psycopg.Error:
+                self._announced(listening=False)
+                self._stop.wait(1.0)
+
+    def _announced(self, listening: bool) -> None:
+        with self._moved:
+            self._count += 1
+            self._listening = listening
+            self._moved.notify_all()

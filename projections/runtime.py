@@ -554,6 +554,7 @@ class Runner:
                     claims = [step.claim(tx) for step in steps]  # in name order: the lock order
                     for step in steps:
                         step.write(tx)
+                    tx.announce()
                 if not all(claim.rowcount == 1 for claim in claims):
                     raise _Overtaken()
                 times.lap("write")
@@ -586,6 +587,8 @@ class Runner:
                     failures.append((model, e))
                     continue
                 tx.execute("RELEASE SAVEPOINT step")
+            if applied:
+                tx.announce()
         return applied, failures
 
     def catch_up(self) -> None:
@@ -922,6 +925,7 @@ def _rebuild(
             _point_views(tx, model, generations[model.name])
             if live is not None:
                 _drop_generation(tx, model, live.generation)
+        tx.announce()
     log.info("rebuild_switched", generations=generations, filled_to=head)
     return generations
 
@@ -1066,13 +1070,16 @@ def _fill_in_worker(cases: list[str]) -> int:
 
 
 def wait_for(db: ViewDatabase, names: Iterable[str], position: int, timeout: float) -> bool:
-    """Wait until every named read model has passed ``position``; False on timeout."""
+    """Wait until every named read model has passed ``position``; False on timeout. It wakes
+    when a runner announces a move (``Moves``; polling on SQLite)."""
     names = set(names)
     deadline = time.monotonic() + timeout
     while True:
+        mark = db.moves.mark()
         reached = {s.name for s in states(db) if s.position >= position}
         if names <= reached:
             return True
-        if time.monotonic() >= deadline:
+        left = deadline - time.monotonic()
+        if left <= 0:
             return False
-        time.sleep(0.02)
+        db.moves.wait(mark, left)

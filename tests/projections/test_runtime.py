@@ -19,9 +19,9 @@ from infra.demo import generate
 from infra.settings import Settings
 from infra.store import build_runner
 from projections import caseload, read_models
-from projections.db import ViewDatabase
+from projections.db import Moves, ViewDatabase
 from projections.model import CaseView, Row
-from projections.runtime import ProjectionFailed, Runner, rebuild, states
+from projections.runtime import ProjectionFailed, Runner, rebuild, states, wait_for
 from projections.timeline import Timeline
 from tests.compliance.scenario import COMMUNE
 from tests.integration.stories import ACTOR, note
@@ -447,3 +447,36 @@ def test_a_runner_starting_on_a_long_log_fills_its_new_read_models_case_by_case(
 
     assert {s.generation for s in states(views)} == {2}  # filled by a rebuild, not followed
     assert snapshot(views) == followed
+
+
+@pytest.mark.parametrize("store", ["postgres"])
+def test_a_reader_waiting_for_its_write_wakes_when_the_runner_applies_it_not_at_a_poll(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int, monkeypatch: Any
+):
+    # polls so slow that only the runner's announcement can wake the reader within the test
+    monkeypatch.setattr(Moves, "POLL_SECONDS", 60.0)
+    monkeypatch.setattr(Moves, "LISTENING_SECONDS", 60.0)
+    runner = make_runner(ledger, views, clock)
+    runner.catch_up()
+    case = next(iter(ledger.recorder.select_notifications(1, 1))).originator_id
+    [recorded] = ledger.append(case, [note("after the read model caught up")], ACTOR)
+    woke: list[bool] = []
+    reader = threading.Thread(
+        target=lambda: woke.append(wait_for(views, ["caseload"], recorded.position, 30.0))
+    )
+    waiting = threading.Event()
+    wait = Moves.wait
+
+    def waits(moves: Moves, mark: int, timeout: float) -> None:
+        if moves.listening:
+            waiting.set()
+        wait(moves, mark, timeout)
+
+    monkeypatch.setattr(Moves, "wait", waits)
+    reader.start()
+    assert waiting.wait(20), "the reader never waited for an announcement"
+    runner.run_once()
+    reader.join(20)
+
+    assert not reader.is_alive(), "the reader slept through the runner's announcement"
+    assert woke == [True]
