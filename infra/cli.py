@@ -243,9 +243,10 @@ def projections_rebuild(
 
 @projections_cli.command("status")
 def projections_status() -> None:
-    """Each read model's position, lag and error."""
+    """Whether a runner follows the log; each read model's position, lag and error."""
     from infra.store import build_application
     from projections.db import ViewDatabase
+    from projections.presence import running
     from projections.runtime import states
 
     settings = Settings()
@@ -254,9 +255,11 @@ def projections_status() -> None:
     try:
         head = int(app.recorder.max_notification_id() or 0)
         found = states(db)
+        runner = running(db)
     finally:
         db.close()
         app.close()
+    typer.echo("runner: running" if runner else "runner: NOT RUNNING (the read models fall behind)")
     if not found:
         typer.echo("no read models yet (they are created when a runner or the API starts)")
     for state in found:

@@ -54,6 +54,7 @@ from domain.state import Entry
 from infra.settings import Settings
 from projections.db import STATE_TABLE, Tx, ViewDatabase, views_path
 from projections.model import CaseView, ReadModel, bookkeeping
+from projections.presence import Presence
 
 log = structlog.get_logger("caseledger.projections")
 
@@ -629,6 +630,7 @@ class Runner:
         later dropped from them needs the cycle collector to be freed.
         """
         log.info("projections_started", models=[m.name for m in self.models])
+        presence = Presence(self.db)  # ``/ready`` sees a runner while it holds this
         waiter = _Waiter(self.ledger, self.db, self.poll_seconds)
         self._fill_new_read_models()
         if own_process:
@@ -655,9 +657,11 @@ class Runner:
                         ms = round((time.perf_counter() - started) * 1000, 1)
                         log.debug("collected", ms=ms)
                         continue  # look at the log again before waiting
+                    presence.hold()
                     waiter.wait(self._stop)
         finally:
             waiter.close()
+            presence.close()
             log.info("projections_stopped")
 
     def _fill_new_read_models(self) -> None:
@@ -692,6 +696,9 @@ class _Waiter:
     It listens from the start, before the runner's first read of the log, so a notification
     sent between a read that found nothing and the wait after it is never missed."""
 
+    LISTENING_SECONDS = 1.0
+    """The longest wait while listening: ``stop`` is seen within it."""
+
     def __init__(self, ledger: CaseLedger, db: ViewDatabase, poll_seconds: float) -> None:
         self.poll_seconds = poll_seconds
         self._conn: psycopg.Connection | None = None
@@ -715,7 +722,7 @@ class _Waiter:
             self._listen()  # polls until LISTEN works again; the next read catches up anyway
             return
         try:
-            for _ in self._conn.notifies(timeout=1.0, stop_after=1):
+            for _ in self._conn.notifies(timeout=self.LISTENING_SECONDS, stop_after=1):
                 break
         except psycopg.Error as e:
             log.warning("projections_listen_failed", error=str(e))

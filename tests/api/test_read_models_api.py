@@ -3,6 +3,11 @@ does), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -28,6 +33,17 @@ ASSIGNED = {
     "type": "CaseAssigned",
     "occurred_at": "2023-03-07T08:00:00+07:00",
     "data": {"assignee_id": "cs-viethung-2", "assignee_role": "counsellor"},
+}
+
+USER_MANAGEMENT = {
+    "type": "UserManagementDecided",
+    "occurred_at": "2023-03-10T09:00:00+07:00",
+    "data": {
+        "starts_on": "2023-03-10",
+        "ends_on": "2024-03-10",
+        "team": [{"name": "Đại úy Trần Văn Hải", "role": "tổ trưởng (công an xã)"}],
+    },
+    "acting_body": {"kind": "commune_committee", "unit": "01.004.00127"},
 }
 
 
@@ -66,7 +82,55 @@ def test_a_client_reads_its_own_write_from_the_caseload_with_min_position(client
     assert body["total"] == 1
 
 
-def test_a_read_model_that_cannot_reach_min_position_in_time_answers_503(client: TestClient):
+def test_the_caseload_filters_by_stage_and_overdue_and_pages_through_the_rest(
+    client: TestClient,
+):
+    just_opened, _ = record(client)  # nothing has gone wrong yet
+    detected, _ = record(client, DETECTED)  # residence never verified: overdue
+    managed, position = record(client, DETECTED, USER_MANAGEMENT)
+
+    def ids(**params: object) -> list[str]:
+        query = {"unit": "01", "min_position": position, **params}
+        body = client.get("/v1/caseloads", params=query, headers=ACTOR).json()
+        return [c["case_id"] for c in body["cases"]]
+
+    def page(offset: int) -> dict:
+        query = {"unit": "01", "limit": 2, "offset": offset}
+        return client.get("/v1/caseloads", params=query, headers=ACTOR).json()
+
+    assert ids(stage="user_management") == [managed]
+    assert sorted(ids(stage="intake")) == sorted([just_opened, detected])
+    assert ids(stage="at_court") == []
+    assert ids(overdue="false") == [just_opened]
+    assert sorted(ids(overdue="true")) == sorted([detected, managed])
+    assert ids(stage="intake", overdue="true") == [detected]
+    first, second = page(0), page(2)
+    assert (first["total"], second["total"]) == (3, 3)
+    assert (len(first["cases"]), len(second["cases"])) == (2, 1)
+    assert [c["case_id"] for c in first["cases"] + second["cases"]] == ids()  # overdue first
+    assert ids()[-1] == just_opened
+
+
+def test_a_read_model_behind_the_log_answers_503_once_the_wait_is_over(settings: Settings):
+    quiet = settings.model_copy(update={"run_projections": False})  # nobody applies the log
+    with TestClient(create_app(quiet)) as client:
+        _, position = record(client)
+        started = time.monotonic()
+        response = client.get(
+            "/v1/caseloads",
+            params={"unit": "01", "min_position": position, "wait": 0.3},
+            headers=ACTOR,
+        )
+        waited = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json()["errors"][0]["field"] == "min_position"
+    assert f"has not reached position {position} within 0.3 s" in response.json()["detail"]
+    assert waited >= 0.3
+
+
+def test_a_position_beyond_the_log_is_refused_at_once(client: TestClient):
     response = client.get(
         "/v1/caseloads",
         params={"unit": "01", "min_position": 10**9, "wait": 0.1},
@@ -77,6 +141,7 @@ def test_a_read_model_that_cannot_reach_min_position_in_time_answers_503(client:
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["Retry-After"] == "1"
     assert response.json()["errors"][0]["field"] == "min_position"
+    assert "beyond the log's last position" in response.json()["detail"]
 
 
 def test_the_timeline_route_shows_steps_deadlines_and_findings(client: TestClient):
@@ -166,10 +231,11 @@ def test_ready_reports_each_read_model_position_and_lag(client: TestClient):
     response = client.get("/ready")
 
     assert response.status_code == 200
+    assert response.json()["projections_running"] is True
     projections = response.json()["projections"]
     assert set(projections) == {"caseload", "timeline", "inspections"}
-    assert projections["caseload"]["position"] >= position
-    assert projections["caseload"]["lag_events"] >= 0
+    assert projections["caseload"]["position"] == position
+    assert projections["caseload"]["lag_events"] == 0
     assert projections["caseload"]["error"] is None
 
 
@@ -201,6 +267,42 @@ def test_ready_is_503_and_names_the_error_when_a_read_model_has_stopped(settings
     assert body["projections"]["timeline"]["lag_events"] >= 1
     assert body["projections"]["timeline"]["lag_seconds"] >= 0
     assert body["projections"]["caseload"]["error"] is None
+
+
+def test_ready_is_503_while_no_runner_follows_the_log_and_a_killed_runner_stops_counting(
+    settings: Settings,
+):
+    quiet = settings.model_copy(update={"run_projections": False})
+    env = {
+        **os.environ,
+        "CASELEDGER_DATABASE_URL": settings.database_url,
+        "CASELEDGER_DATABASE_SCHEMA": settings.database_schema,
+        "CASELEDGER_LOG_LEVEL": "WARNING",
+    }
+    command = [os.path.join(os.path.dirname(sys.executable), "caseledger"), "projections", "run"]
+    with TestClient(create_app(quiet)) as client:
+        before = client.get("/ready")
+        runner = subprocess.Popen(command, env=env)
+        try:
+            deadline = time.monotonic() + 30
+            while not client.get("/ready").json()["projections_running"]:
+                assert time.monotonic() < deadline, "the runner never showed in /ready"
+                time.sleep(0.05)
+            with_runner = client.get("/ready")
+        finally:
+            runner.send_signal(signal.SIGKILL)
+            runner.wait(10)
+        deadline = time.monotonic() + 5  # PostgreSQL ends the dead runner's session promptly
+        while client.get("/ready").json()["projections_running"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        after_kill = client.get("/ready")
+
+    assert before.status_code == 503
+    assert before.json()["status"] == "projections_not_running"
+    assert with_runner.status_code == 200
+    assert with_runner.json()["status"] == "ready"
+    assert after_kill.status_code == 503
+    assert after_kill.json()["projections_running"] is False
 
 
 def test_an_in_memory_store_serves_the_read_models_too():

@@ -299,9 +299,36 @@ def test_a_rebuilt_read_model_has_the_keys_and_indexes_of_a_new_one(
     assert indexes(views, 2) == new
 
 
+HANGS_MID_BATCH = """
+import os, sys, time
+from infra.cli import main
+from projections.db import Tx
+
+inserted, insert = 0, Tx.insert
+
+def insert_then_hang(self, *args, **kwargs):
+    global inserted
+    insert(self, *args, **kwargs)
+    inserted += 1
+    if inserted == int(os.environ["HANG_AT_INSERT"]):  # rows written, transaction still open
+        open(os.environ["HANG_MARKER"], "w").close()
+        time.sleep(600)
+
+Tx.insert = insert_then_hang
+sys.argv = ["caseledger", "projections", "run"]
+main()
+"""
+
+
 def test_killing_the_runner_process_mid_batch_then_restarting_gives_the_same_rows(
-    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int, settings: Settings
+    ledger: CaseLedger,
+    views: ViewDatabase,
+    clock: Clock,
+    demo: int,
+    settings: Settings,
+    tmp_path: Any,
 ):
+    marker = tmp_path / "in-the-transaction"
     env = {
         **os.environ,
         "CASELEDGER_DATABASE_URL": settings.database_url,
@@ -309,18 +336,24 @@ def test_killing_the_runner_process_mid_batch_then_restarting_gives_the_same_row
         "CASELEDGER_EVALUATE_AS_OF": clock.now.isoformat(),
         "CASELEDGER_PROJECTION_BATCH": "40",
         "CASELEDGER_LOG_LEVEL": "WARNING",
+        # a round inserts into six tables: this is the middle of the fourth round's writing
+        "HANG_AT_INSERT": "21",
+        "HANG_MARKER": str(marker),
     }
-    command = [os.path.join(os.path.dirname(sys.executable), "caseledger"), "projections", "run"]
-    process = subprocess.Popen(command, env=env)
+    process = subprocess.Popen([sys.executable, "-c", HANGS_MID_BATCH], env=env)
     deadline = time.monotonic() + 60
-    while min(positions(views).values(), default=0) == 0 and time.monotonic() < deadline:
+    while not marker.exists() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.01)
+    assert marker.exists(), "the runner never reached the fourth round's writing"
+    before_kill = positions(views)
 
     process.send_signal(signal.SIGKILL)
     process.wait(10)
 
     at_kill = positions(views)
+    assert at_kill == before_kill  # the open round's rows and positions went with the process
     assert min(at_kill.values()) > 0 and max(at_kill.values()) < demo  # killed part way
+    command = [os.path.join(os.path.dirname(sys.executable), "caseledger"), "projections", "run"]
     restarted = subprocess.Popen(command, env=env)
     try:
         while min(positions(views).values()) < demo and time.monotonic() < deadline:
@@ -480,3 +513,72 @@ def test_a_reader_waiting_for_its_write_wakes_when_the_runner_applies_it_not_at_
 
     assert not reader.is_alive(), "the reader slept through the runner's announcement"
     assert woke == [True]
+
+
+def test_the_rebuild_command_switches_one_read_model_and_status_reports_every_one(
+    ledger: CaseLedger,
+    views: ViewDatabase,
+    clock: Clock,
+    demo: int,
+    settings: Settings,
+    monkeypatch: Any,
+):
+    from typer.testing import CliRunner
+
+    from infra.cli import cli
+
+    monkeypatch.setenv("CASELEDGER_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("CASELEDGER_DATABASE_SCHEMA", settings.database_schema)
+    monkeypatch.setenv("CASELEDGER_EVALUATE_AS_OF", clock.now.isoformat())
+    monkeypatch.setenv("CASELEDGER_LOG_LEVEL", "WARNING")
+    make_runner(ledger, views, clock).catch_up()
+    live = snapshot(views)
+
+    rebuilt = CliRunner().invoke(cli, ["projections", "rebuild", "timeline", "--workers", "1"])
+    status = CliRunner().invoke(cli, ["projections", "status"])
+
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "rebuilt and switched: timeline (generation 2)" in rebuilt.output
+    assert {s.name: s.generation for s in states(views)} == {
+        "caseload": 1,
+        "inspections": 1,
+        "timeline": 2,
+    }
+    assert snapshot(views) == live
+    assert status.exit_code == 0, status.output
+    assert "runner: NOT RUNNING" in status.output
+    assert f"timeline: generation 2, position {demo} of {demo} (lag 0 events)" in status.output
+    assert f"caseload: generation 1, position {demo} of {demo} (lag 0 events)" in status.output
+
+
+@pytest.mark.parametrize("store", ["postgres"])
+def test_a_runner_waiting_for_the_log_wakes_when_an_event_is_sequenced_not_at_a_poll(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int, monkeypatch: Any
+):
+    from projections.runtime import _Waiter
+
+    monkeypatch.setattr(_Waiter, "LISTENING_SECONDS", 60.0)  # only a NOTIFY can wake it in time
+    waiting = threading.Event()
+    wait = _Waiter.wait
+
+    def waits(waiter: _Waiter, stop: threading.Event) -> None:
+        waiting.set()
+        wait(waiter, stop)
+
+    monkeypatch.setattr(_Waiter, "wait", waits)
+    runner = make_runner(ledger, views, clock)
+    runner.catch_up()
+    thread = runner.start()
+    try:
+        assert waiting.wait(20), "the runner never waited for the log"
+        case = next(iter(ledger.recorder.select_notifications(1, 1))).originator_id
+        [recorded] = ledger.append(case, [note("while the runner waits")], ACTOR)
+        deadline = time.monotonic() + 20
+        while min(positions(views).values()) < recorded.position:
+            assert time.monotonic() < deadline, "the runner slept through the sequencer's NOTIFY"
+            time.sleep(0.02)
+    finally:
+        runner.stop()
+        ledger.append(case, [note("wakes the runner to see its stop")], ACTOR)
+        thread.join(20)
+    assert min(positions(views).values()) >= recorded.position
