@@ -12,7 +12,7 @@ import pytest
 from domain.application import CaseLedger
 from infra.settings import Settings
 from projections import read_models
-from projections.db import ViewDatabase
+from projections.db import ViewDatabase, as_json
 from projections.runtime import Runner, ensure
 from tests.compliance.scenario import VN
 
@@ -54,11 +54,12 @@ def runner(ledger: CaseLedger, views: ViewDatabase, clock: Clock) -> Runner:
 
 
 def snapshot(views: ViewDatabase) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every read model (through the views), in key order."""
+    """Every row of every read model (through the views), in key order, JSON parsed (SQLite
+    gives it as text), so that snapshots of the two stores compare too."""
     rows = {}
     for model in read_models():
         for table in model.all_tables:
-            rows[table.name] = views.read(
-                f"SELECT * FROM {table.name} ORDER BY {', '.join(table.key)}"
-            )
+            found = views.read(f"SELECT * FROM {table.name} ORDER BY {', '.join(table.key)}")
+            json = [table.columns[i].name for i in table.json_columns]
+            rows[table.name] = [{**r, **{c: as_json(r[c]) for c in json}} for r in found]
     return rows

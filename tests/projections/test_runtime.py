@@ -582,3 +582,33 @@ def test_a_runner_waiting_for_the_log_wakes_when_an_event_is_sequenced_not_at_a_
         ledger.append(case, [note("wakes the runner to see its stop")], ACTOR)
         thread.join(20)
     assert min(positions(views).values()) >= recorded.position
+
+
+def test_the_same_events_give_the_same_rows_on_sqlite_and_on_postgresql(
+    tmp_path: Any, pg_schema: str, clock: Clock
+):
+    from infra.store import build_application
+    from projections.runtime import ensure
+    from tests.conftest import pg_url
+
+    clock.set(AS_OF)
+    found = []
+    for settings in (
+        Settings(environment="test", database_url=f"sqlite:///{tmp_path}/ledger.sqlite3"),
+        Settings(environment="test", database_url=pg_url(), database_schema=pg_schema),
+    ):
+        ledger = build_application(settings)
+        views = ViewDatabase(settings, pool_size=2)
+        try:
+            generate(ledger, people=20, seed=11)  # the same life courses, ids and all
+            ensure(views, read_models())
+            make_runner(ledger, views, clock, batch=97).catch_up()
+            found.append(snapshot(views))
+        finally:
+            views.close()
+            ledger.close()
+    on_sqlite, on_postgres = found
+
+    assert sum(len(rows) for rows in on_sqlite.values()) > 500
+    for table, rows in on_sqlite.items():
+        assert rows == on_postgres[table], table
