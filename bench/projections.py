@@ -11,11 +11,15 @@
    position 0, as ``caseledger projections rebuild`` does it, with ``--workers`` processes
    (default: one per CPU): ``catchup_events_per_s`` is the log's events over the wall time of
    the whole rebuild, switch included.
-3. **Stock runner.** The library's ``ProjectionRunner`` (PostgreSQL only), in a process of its
-   own, with a trivial projection (count events per case, one transaction per event as the
-   library does): ``stock_catchup_events_per_s`` over its first ``--stock-events`` events. It
-   does none of our work per event (no compliance judgement), so it is an upper bound of the
-   stock runtime.
+3. **Stock runner.** The library's ``ProjectionRunner`` (PostgreSQL only), from the start of
+   the same log, in a process of its own, one transaction per event as the library does, twice:
+   - with a trivial projection (count events per case): ``stock_catchup_events_per_s`` over
+     its first ``--stock-events`` events. It does none of our work, so it is an upper bound of
+     the stock runtime;
+   - doing our work (``JudgedView``): for each event, the case's record up to it is read and
+     judged, and its rows in our three read models replaced (a copy of their tables, generation
+     ``STOCK_GENERATION``), with the tracking record: ``stock_judged_catchup_events_per_s``
+     over its first ``--stock-judged-events`` events.
 4. **Live.** ``caseledger projections run`` in a process of its own while ``--writers`` threads
    append single events (load the case, append, save, as an API request does) to cases
    chosen at random among all cases, staggered so that together they append at a steady
@@ -77,6 +81,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=2000, help="events per read-model transaction")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="rebuild processes")
     p.add_argument("--stock-events", type=int, default=20_000)
+    p.add_argument("--stock-judged-events", type=int, default=5_000)
     p.add_argument("--writers", type=int, default=8)
     p.add_argument("--rate", type=float, default=100.0, help="live appends per second, in all")
     p.add_argument("--live-seconds", type=float, default=30.0)
@@ -189,42 +194,117 @@ class CountProjection(Projection[CountView]):
         self.view.count(domain_event.originator_id, tracking)
 
 
-def _stock_process(settings_json: str) -> None:
+STOCK_GENERATION = 9999
+"""The generation of our read models' tables that the stock runner doing our work writes."""
+
+
+class JudgedView(PostgresTrackingRecorder):
+    """Our three read models, written by the stock runner: for each event, the case's record up
+    to it is read and judged, its rows replaced (one pipeline, as a live round sends them) and
+    the tracking record inserted, in one transaction per event."""
+
+    settings: Settings
+
+    def __init__(self, datastore, **kwargs):  # type: ignore[no-untyped-def]
+        from domain.compliance import ComplianceConfig
+        from infra.store import build_application
+        from projections import read_models
+        from projections.db import ViewDatabase
+
+        super().__init__(datastore, **kwargs)
+        self.ledger = build_application(self.settings)
+        self.db = ViewDatabase(self.settings, pool_size=1)  # for its dialect: rows go by `curs`
+        self.models = read_models()
+        self.config = ComplianceConfig()
+        self.now = _now()
+
+    def judge(self, case_id: UUID, version: int, tracking: Tracking) -> None:
+        from projections.db import Tx
+        from projections.model import CaseView
+        from projections.runtime import decode, model_rows, write_table_rows
+
+        stored = self.ledger.recorder.select_events(case_id, lte=version)
+        entries = [decode(self.ledger, s) for s in stored]
+        view = CaseView(
+            str(case_id), version, tracking.notification_id, self.now, entries, self.config
+        )
+        with self.datastore.transaction(commit=True) as curs:
+            tx = Tx(self.db, curs.connection)
+            with tx.pipeline():
+                tx.execute(
+                    SQL("SET LOCAL search_path TO {}")
+                    .format(Identifier(self.settings.database_schema))
+                    .as_string(curs.connection)
+                )
+                for model in self.models:
+                    rows = model_rows(model, [view])
+                    write_table_rows(tx, model, STOCK_GENERATION, [str(case_id)], rows)
+            self._insert_tracking(curs, tracking)
+
+
+class JudgedProjection(Projection[JudgedView]):
+    name = "stockjudged"
+
+    def process_event(self, domain_event, tracking):  # type: ignore[no-untyped-def]
+        self.view.judge(domain_event.originator_id, domain_event.originator_version, tracking)
+
+
+def _stock_process(settings_json: str, judged: bool) -> None:
     from eventsourcing.projection import ProjectionRunner
 
     from domain.application import CaseLedger
 
     settings = Settings.model_validate_json(settings_json)
     env = {**eventsourcing_env(settings), "CREATE_TABLE": "y"}
+    JudgedView.settings = settings
     runner = ProjectionRunner(
         application_class=CaseLedger,
-        projection_class=CountProjection,
-        view_class=CountView,
+        projection_class=JudgedProjection if judged else CountProjection,  # type: ignore[arg-type]
+        view_class=JudgedView if judged else CountView,  # type: ignore[arg-type]
         env=env,
     )
     runner.run_forever()
 
 
-def stock(settings: Settings, events: int) -> None:
-    schema = settings.database_schema
+def _stock_tables(settings: Settings, create: bool) -> None:
+    """Drop the stock runs' tables; with ``create``, make the judged run's copies of ours."""
+    from projections import read_models
+
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute(SQL("SET search_path TO {}").format(Identifier(schema)))
+        conn.execute(SQL("SET search_path TO {}").format(Identifier(settings.database_schema)))
         conn.execute("DROP TABLE IF EXISTS stock_case_counts")
-        conn.execute("DROP TABLE IF EXISTS stockcount_notification_tracking")
+        for name in ("stockcount", "stockjudged"):
+            conn.execute(f"DROP TABLE IF EXISTS {name}_tracking")
         conn.execute("DROP TABLE IF EXISTS notification_tracking")
+        for model in read_models():
+            for table in model.all_tables:
+                conn.execute(f"DROP TABLE IF EXISTS {table.physical(STOCK_GENERATION)}")
+                if create:
+                    for statement in table.ddl("postgres", STOCK_GENERATION):
+                        conn.execute(statement)
+
+
+def stock(settings: Settings, events: int, judged: bool) -> None:
+    """The stock ``ProjectionRunner`` from position 0: counting events per case, or (``judged``)
+    doing our read models' work; its rate over the events after its first commit."""
+    _stock_tables(settings, create=judged)
+    if judged:
+        progress_sql = "SELECT coalesce(max(notification_id), 0) FROM stockjudged_tracking"
+    else:
+        progress_sql = "SELECT coalesce(sum(events), 0) FROM stock_case_counts"
+    key = "stock_judged" if judged else "stock"
     process = multiprocessing.get_context("spawn").Process(
-        target=_stock_process, args=(settings.model_dump_json(),)
+        target=_stock_process, args=(settings.model_dump_json(), judged)
     )
     started = time.perf_counter()
     process.start()
     reached, first_at = 0, None
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute(SQL("SET search_path TO {}").format(Identifier(schema)))
+        conn.execute(SQL("SET search_path TO {}").format(Identifier(settings.database_schema)))
         while reached < events and process.is_alive():
             time.sleep(0.2)
             try:
-                reached = conn.execute("SELECT coalesce(sum(events), 0) FROM stock_case_counts")
-                reached = int(reached.fetchone()[0])
+                reached = int(conn.execute(progress_sql).fetchone()[0])  # type: ignore[index]
             except psycopg.errors.UndefinedTable:
                 reached = 0
             if reached and first_at is None:
@@ -232,13 +312,14 @@ def stock(settings: Settings, events: int) -> None:
     ended = time.perf_counter()
     process.kill()
     process.join()
+    _stock_tables(settings, create=False)
     if first_at is None or reached <= first_at[1]:
-        print("stock_catchup_events_per_s=nan  # the stock runner did not start", flush=True)
+        print(f"{key}_catchup_events_per_s=nan  # the stock runner did not start", flush=True)
         return
     rate = (reached - first_at[1]) / (ended - first_at[0])
-    print(f"stock_catchup_events={reached}")
-    print(f"stock_startup_seconds={first_at[0] - started:.1f}")
-    print(f"stock_catchup_events_per_s={rate:.1f}", flush=True)
+    print(f"{key}_catchup_events={reached}")
+    print(f"{key}_startup_seconds={first_at[0] - started:.1f}")
+    print(f"{key}_catchup_events_per_s={rate:.1f}", flush=True)
 
 
 # --- 4. live ------------------------------------------------------------------------------------
@@ -477,7 +558,8 @@ def main() -> None:
     if "catchup" not in args.skip:
         catch_up(settings, args.batch, args.workers)
     if "stock" not in args.skip and args.store == "postgres":
-        stock(settings, args.stock_events)
+        stock(settings, args.stock_events, judged=False)
+        stock(settings, args.stock_judged_events, judged=True)
     if "live" not in args.skip:
         live(settings, args.writers, args.rate, args.live_seconds, args.runner_log, args.profile)
 
