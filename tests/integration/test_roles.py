@@ -170,19 +170,25 @@ def test_the_api_serves_read_models_as_the_application_role_while_the_owner_keep
     with TestClient(create_app(app_settings)) as client:
         opened = client.post("/v1/cases", headers=HEADERS, json=OPEN).json()
         ledger = build_application(owner)
-        runner = build_runner(owner, ledger)
-        runner.catch_up()
-        runner.db.close()
-        ledger.close()
-
-        response = client.get(
-            "/v1/caseloads",
-            params={"unit": "01.004", "min_position": opened["position"]},
-            headers=HEADERS,
-        )
+        runner = build_runner(owner, ledger)  # the projections service, as the owner
+        thread = runner.start()
+        try:
+            response = client.get(
+                "/v1/caseloads",
+                params={"unit": "01.004", "min_position": opened["position"]},
+                headers=HEADERS,
+            )
+            ready = client.get("/ready")
+        finally:
+            runner.stop()
+            thread.join(10)
+            runner.db.close()
+            ledger.close()
 
     assert response.status_code == 200, response.text
     assert [c["case_id"] for c in response.json()["cases"]] == [opened["case_id"]]
+    assert ready.status_code == 200, ready.text  # the application role sees the runner
+    assert ready.json()["projections_running"] is True
 
 
 def test_a_rebuild_that_changes_a_read_models_columns_keeps_the_readers_grant(
