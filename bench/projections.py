@@ -289,7 +289,10 @@ def stock(settings: Settings, events: int, judged: bool) -> None:
     doing our read models' work; its rate over the events after its first commit."""
     _stock_tables(settings, create=judged)
     if judged:
-        progress_sql = "SELECT coalesce(max(notification_id), 0) FROM stockjudged_tracking"
+        progress_sql = (
+            "SELECT coalesce(max(notification_id), 0) FROM stockjudged_tracking "
+            "WHERE application_name <> '__migration__'"
+        )
     else:
         progress_sql = "SELECT coalesce(sum(events), 0) FROM stock_case_counts"
     key = "stock_judged" if judged else "stock"

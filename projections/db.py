@@ -32,12 +32,19 @@ from uuid import UUID
 
 import orjson
 import psycopg
+import structlog
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
 from infra.settings import Settings
 
 Dialect = Literal["sqlite", "postgres"]
+
+log = structlog.get_logger("caseledger.projections")
+
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
+"""TCP keepalives for connections that only listen or hold a lock, so that one the network
+lost is noticed."""
 
 STATE_TABLE = "caseledger_projections"
 
@@ -50,7 +57,9 @@ class ViewDatabase:
         self.settings = settings
         self._local = threading.local()
         self._sqlite_conns: list[sqlite3.Connection] = []
-        self._memory_lock = threading.RLock()
+        self.in_memory = self.dialect == "sqlite" and views_path(settings).startswith("file:")
+        self._memory_lock = _memory_lock(views_path(settings)) if self.in_memory else None
+        self._moves_lock = threading.Lock()
         self._pool: ConnectionPool | None = None
         self._moves: Moves | None = None
         if self.dialect == "postgres":
@@ -100,8 +109,8 @@ class ViewDatabase:
         if self._pool is not None:
             with self._pool.connection() as conn:
                 yield conn
-        elif views_path(self.settings).startswith("file:"):
-            with self._memory_lock:  # one connection: shared-cache tables lock, not wait
+        elif self._memory_lock is not None:
+            with self._memory_lock:  # shared-cache tables lock, not wait: one user at a time
                 if not self._sqlite_conns:
                     self._sqlite()
                 yield self._sqlite_conns[0]
@@ -111,7 +120,7 @@ class ViewDatabase:
     @property
     def moves(self) -> Moves:
         """Announcements that read models moved (started on first use)."""
-        with self._memory_lock:
+        with self._moves_lock:
             if self._moves is None:
                 self._moves = Moves(self)
             return self._moves
@@ -276,11 +285,25 @@ def views_path(settings: Settings) -> str:
     return str(path.with_name(f"{path.stem}.views{path.suffix or '.sqlite3'}"))
 
 
+_memory_locks: dict[str, threading.RLock] = {}
+_memory_locks_lock = threading.Lock()
+
+
+def _memory_lock(path: str) -> threading.RLock:
+    """One lock per in-memory database for the whole process. Its tables are in SQLite's shared
+    cache, where a connection that meets another's table lock fails at once ("database table is
+    locked") instead of waiting; so every ``ViewDatabase`` on it (the API's, its runner's) uses
+    it one at a time, a transaction holding the lock to its end."""
+    with _memory_locks_lock:
+        return _memory_locks.setdefault(path, threading.RLock())
+
+
 def views_channel(settings: Settings) -> str:
     """The ``LISTEN`` channel on which runners announce that read models moved (PostgreSQL;
     one per schema, within PostgreSQL's 63 bytes: a longer schema name is cut, which can only
     wake a listener of another schema for nothing)."""
-    return f"caseledger_views_{settings.database_schema}"[:63]
+    name = f"caseledger_views_{settings.database_schema}".encode()
+    return name[:63].decode(errors="ignore")
 
 
 def _use_wal(conn: sqlite3.Connection, patience: float = 10.0) -> None:
@@ -357,10 +380,12 @@ class Moves:
         self._count = 0
         self._listening = False
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         if db.dialect == "postgres":
-            threading.Thread(
+            self._thread = threading.Thread(
                 target=self._listen, name="caseledger-views-moves", daemon=True
-            ).start()
+            )
+            self._thread.start()
 
     @property
     def listening(self) -> bool:
@@ -378,12 +403,14 @@ class Moves:
 
     def close(self) -> None:
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
 
     def _listen(self) -> None:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(
-                    self._db.conninfo(), autocommit=True, connect_timeout=5
+                    self._db.conninfo(), autocommit=True, connect_timeout=5, **KEEPALIVE
                 ) as conn:
                     conn.execute(SQL("LISTEN {}").format(Identifier(self._db.channel)))
                     self._announced(listening=True)  # waiters look again: they may have
@@ -391,9 +418,11 @@ class Moves:
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
                             self._announced(listening=True)
-            except psycopg.Error:
+            except Exception as e:  # whatever it was, waiters poll meanwhile
                 self._announced(listening=False)
+                log.warning("views_listen_failed", error=str(e))
                 self._stop.wait(1.0)
+        self._announced(listening=False)
 
     def _announced(self, listening: bool) -> None:
         with self._moved:

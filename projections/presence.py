@@ -17,25 +17,29 @@ answers false, which is what ``/ready`` should say of a runner that cannot reach
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
 import time
 import zlib
 from collections import Counter
+from contextlib import ExitStack
 from typing import IO
 
 import psycopg
 import structlog
 
-from projections.db import ViewDatabase, views_path
+from projections.db import KEEPALIVE, ViewDatabase, views_path
 
 log = structlog.get_logger("caseledger.projections")
 
 LOCK_CLASS = 0x43_4C_50  # "CLP": caseledger projections, the first half of the advisory key
 CHECK_SECONDS = 5.0
-"""How often ``hold`` checks that its PostgreSQL connection (and so its lock) is still there."""
+"""How often ``hold`` checks that its PostgreSQL connection (and so its lock) is still there;
+the runner calls ``hold`` at every pass of its loop, busy or idle."""
 
 _in_memory: Counter[str] = Counter()
 _in_memory_lock = threading.Lock()
+_probe_lock = threading.Lock()
 
 
 def _key(db: ViewDatabase) -> tuple[int, int]:
@@ -57,13 +61,13 @@ class Presence:
         path = views_path(self.db.settings)
         if self.db.dialect == "postgres":
             self._hold_advisory_lock()
-        elif path.startswith("file:"):
+        elif self.db.in_memory:
             if not self._counted:
                 with _in_memory_lock:
                     _in_memory[path] += 1
                 self._counted = True
         elif self._file is None:
-            self._file = open(path + ".runner-lock", "w")  # noqa: SIM115 (held while running)
+            self._file = open(path + ".runner-lock", "a")  # noqa: SIM115 (held while running)
             fcntl.flock(self._file, fcntl.LOCK_SH)
 
     def _hold_advisory_lock(self) -> None:
@@ -78,9 +82,20 @@ class Presence:
                 self._conn.close()
                 self._conn = None
         try:
-            conn = psycopg.connect(self.db.conninfo(), autocommit=True, connect_timeout=5)
+            conn = psycopg.connect(
+                self.db.conninfo(),
+                autocommit=True,
+                connect_timeout=5,
+                options="-c idle_session_timeout=0",  # the lock's session idles by design
+                **KEEPALIVE,
+            )
+        except psycopg.Error as e:
+            log.warning("projections_presence_lost", error=str(e))
+            return
+        try:
             conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", _key(self.db))
         except psycopg.Error as e:
+            conn.close()
             log.warning("projections_presence_lost", error=str(e))
             return
         self._conn, self._checked = conn, time.monotonic()
@@ -109,16 +124,28 @@ def running(db: ViewDatabase) -> bool:
             _key(db),
         )
         return bool(found[0]["found"])
-    if path.startswith("file:"):
+    if db.in_memory:
         with _in_memory_lock:
             return _in_memory[path] > 0
     try:
-        with open(path + ".runner-lock", "w") as probe:
-            try:
-                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(probe, fcntl.LOCK_UN)
-            return False
+        fd = os.open(path + ".runner-lock", os.O_RDONLY)  # none yet: no runner ever ran here
     except OSError:
         return False
+    # One probe at a time: two probes' exclusive locks would each take the other for a runner.
+    # In this process, a mutex; across processes, a lock of their own beside the runners' (a
+    # process that may not write there probes without it).
+    try:
+        with _probe_lock, ExitStack() as stack:
+            try:
+                probes = stack.enter_context(open(path + ".probe-lock", "a"))
+                fcntl.flock(probes, fcntl.LOCK_EX)
+            except OSError:
+                pass
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+    finally:
+        os.close(fd)

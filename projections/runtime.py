@@ -38,7 +38,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -630,39 +630,41 @@ class Runner:
         later dropped from them needs the cycle collector to be freed.
         """
         log.info("projections_started", models=[m.name for m in self.models])
-        presence = Presence(self.db)  # ``/ready`` sees a runner while it holds this
-        waiter = _Waiter(self.ledger, self.db, self.poll_seconds)
+        with ExitStack() as stack:
+            presence = Presence(self.db)  # ``/ready`` sees a runner while it holds this
+            stack.callback(presence.close)
+            waiter = _Waiter(self.ledger, self.db, self.poll_seconds)
+            stack.callback(waiter.close)
+            stack.callback(log.info, "projections_stopped")
+            self._follow(presence, waiter, own_process)
+
+    def _follow(self, presence: Presence, waiter: _Waiter, own_process: bool) -> None:
         self._fill_new_read_models()
         if own_process:
             gc.set_threshold(*gc.get_threshold()[:2], 1_000_000)  # no automatic full collection
         collected = time.monotonic()
-        try:
-            while not self._stop.is_set():
-                try:
-                    applied = self.run_once()
-                except (*STORE_AWAY, OSError) as e:
-                    log.warning("projections_store_unavailable", error=str(e))
-                    self._stop.wait(1.0)
-                    continue
-                except Exception:  # a fault of the runtime itself: say so, retry the round
-                    log.exception("projections_round_failed")
-                    self._stop.wait(1.0)
-                    continue
-                if not applied:
-                    if own_process and time.monotonic() - collected > FULL_GC_SECONDS:
-                        started = time.perf_counter()
-                        gc.collect()
-                        gc.freeze()
-                        collected = time.monotonic()
-                        ms = round((time.perf_counter() - started) * 1000, 1)
-                        log.debug("collected", ms=ms)
-                        continue  # look at the log again before waiting
-                    presence.hold()
-                    waiter.wait(self._stop)
-        finally:
-            waiter.close()
-            presence.close()
-            log.info("projections_stopped")
+        while not self._stop.is_set():
+            presence.hold()  # again, should its connection have been lost
+            try:
+                applied = self.run_once()
+            except (*STORE_AWAY, OSError) as e:
+                log.warning("projections_store_unavailable", error=str(e))
+                self._stop.wait(1.0)
+                continue
+            except Exception:  # a fault of the runtime itself: say so, retry the round
+                log.exception("projections_round_failed")
+                self._stop.wait(1.0)
+                continue
+            if not applied:
+                if own_process and time.monotonic() - collected > FULL_GC_SECONDS:
+                    started = time.perf_counter()
+                    gc.collect()
+                    gc.freeze()
+                    collected = time.monotonic()
+                    ms = round((time.perf_counter() - started) * 1000, 1)
+                    log.debug("collected", ms=ms)
+                    continue  # look at the log again before waiting
+                waiter.wait(self._stop)
 
     def _fill_new_read_models(self) -> None:
         """Read models at position 0 on a log of ``fill_from`` events or more are filled case

@@ -226,10 +226,13 @@ def test_a_bad_query_is_a_problem_naming_the_parameter(
 
 def test_ready_reports_each_read_model_position_and_lag(client: TestClient):
     _, position = record(client)
-    client.get("/v1/caseloads", params={"unit": "01", "min_position": position}, headers=ACTOR)
+    waited = client.get(
+        "/v1/caseloads", params={"unit": "01", "min_position": position}, headers=ACTOR
+    )
 
     response = client.get("/ready")
 
+    assert waited.status_code == 200, waited.text
     assert response.status_code == 200
     assert response.json()["projections_running"] is True
     projections = response.json()["projections"]
@@ -316,3 +319,20 @@ def test_an_in_memory_store_serves_the_read_models_too():
 
     assert response.status_code == 200, response.text
     assert response.json()["total"] == 1
+
+
+def test_on_an_in_memory_store_reads_never_meet_the_runners_table_locks():
+    # its tables are in SQLite's shared cache, where a reader meeting the runner's write lock
+    # fails at once instead of waiting: the runner polls every millisecond to make it likely
+    memory = Settings(
+        environment="test", database_url="sqlite:///:memory:", projection_poll_seconds=0.001
+    )
+    answers = []
+    with TestClient(create_app(memory)) as client:
+        for _ in range(100):
+            _, position = record(client)
+            query = {"unit": "01", "min_position": position}
+            answers.append(client.get("/v1/caseloads", params=query, headers=ACTOR).status_code)
+            answers.append(client.get("/ready").status_code)
+
+    assert set(answers) == {200}
