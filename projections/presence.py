@@ -42,7 +42,8 @@ _in_memory_lock = threading.Lock()
 _probe_lock = threading.Lock()
 
 
-def _key(db: ViewDatabase) -> tuple[int, int]:
+def lock_key(db: ViewDatabase) -> tuple[int, int]:
+    """The runners' advisory lock on PostgreSQL, as its two int4 halves: ours, the schema's."""
     return LOCK_CLASS, zlib.crc32(db.settings.database_schema.encode()) & 0x7FFF_FFFF
 
 
@@ -93,7 +94,7 @@ class Presence:
             log.warning("projections_presence_lost", error=str(e))
             return
         try:
-            conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", _key(self.db))
+            conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", lock_key(self.db))
         except psycopg.Error as e:
             conn.close()
             log.warning("projections_presence_lost", error=str(e))
@@ -121,7 +122,7 @@ def running(db: ViewDatabase) -> bool:
             "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
             "AND classid::bigint = ? AND objid::bigint = ? AND objsubid = 2) AS found",
-            _key(db),
+            lock_key(db),
         )
         return bool(found[0]["found"])
     if db.in_memory:

@@ -610,3 +610,44 @@ def test_the_same_events_give_the_same_rows_on_sqlite_and_on_postgresql(
     assert sum(len(rows) for rows in on_sqlite.values()) > 500
     for table, rows in on_sqlite.items():
         assert rows == on_postgres[table], table
+
+
+@pytest.mark.parametrize("store", ["postgres"])
+def test_a_runner_whose_lock_session_is_cut_takes_its_lock_again(
+    ledger: CaseLedger, views: ViewDatabase, clock: Clock, monkeypatch: Any
+):
+    from projections import presence
+
+    monkeypatch.setattr(presence, "CHECK_SECONDS", 0.05)
+    runner = make_runner(ledger, views, clock)
+    thread = runner.start()
+
+    def seen() -> bool:
+        deadline = time.monotonic() + 20
+        while not presence.running(views):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    try:
+        assert seen(), "the runner never showed"
+        key = presence.lock_key(views)
+        with views.transaction() as tx:  # as a restart of PostgreSQL would, for this session
+            tx.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND classid::bigint = ? AND objid::bigint = ? AND objsubid = 2",
+                key,
+            )
+        deadline = time.monotonic() + 10
+        while presence.running(views) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        cut = not presence.running(views)
+        back = seen()
+    finally:
+        runner.stop()
+        thread.join(10)
+
+    assert cut, "the lock's session was not cut"
+    assert back, "the runner did not take its lock again"
+    assert not thread.is_alive()
