@@ -14,7 +14,10 @@ active generation and the log position its rows reflect. A round of the runner
 
 A crash anywhere before the commit leaves rows and position as they were; after it, both moved.
 Between rounds the runner waits for the log: ``LISTEN`` on PostgreSQL (the sequencer notifies when
-it adds positions), polling on SQLite. A handler that raises stops *that* read model: the error
+it adds positions), polling on SQLite. Each round's transaction also announces the move
+(``Tx.announce``: a ``NOTIFY`` delivered at commit), which wakes readers waiting to read their
+own writes (``wait_for``). While it runs, a runner holds a shared lock by which ``/ready`` knows
+that one follows the log (``projections.presence``). A handler that raises stops *that* read model: the error
 is logged and stored in its row (``/ready`` shows it) and its position stays before the event;
 restarting the runner retries it. Nothing is skipped.
 
