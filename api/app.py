@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request, Response
 from api.errors import install_error_handlers
 from api.routes import audit, caseloads, cases, events, health, inspections
 from domain.application import CaseLedger
+from infra.collector import frozen_after_full_collections
 from infra.logging import configure_logging
 from infra.settings import Settings
 from infra.store import build_application, build_runner
@@ -41,7 +42,8 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
             thread = runner.start()
         log.info("started", store=settings.store, projections=bool(runner))
         try:
-            yield
+            with frozen_after_full_collections():  # no pause over every cached case
+                yield
         finally:
             if runner is not None:
                 runner.stop()

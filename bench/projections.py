@@ -27,8 +27,8 @@
    its append returning to all read models having applied its position, timed by an observer
    process that reads their position when the runner announces a move (``NOTIFY``; every 2 ms
    on SQLite) or an event is handed to it: ``live_lag_p50_ms`` and ``live_lag_p99_ms``.
-   The read models are vacuumed first (PostgreSQL), and the writers' process does not collect
-   garbage while they write (see ``live``), so that the load is steady.
+   The read models are vacuumed first (PostgreSQL), and the writers' process paces its cycle
+   collector as the API process does (``infra.collector``), so that the load is steady.
 
 Output is ``key=value`` lines.
 """
@@ -36,7 +36,6 @@ Output is ``key=value`` lines.
 from __future__ import annotations
 
 import argparse
-import gc
 import multiprocessing
 import os
 import random
@@ -61,6 +60,7 @@ from psycopg.sql import SQL, Identifier
 
 from domain.case import NewEvent
 from domain.events import Actor
+from infra.collector import frozen_after_full_collections
 from infra.settings import Settings
 from infra.store import build_application, build_runner, eventsourcing_env
 from projections.db import views_channel, views_path
@@ -383,14 +383,13 @@ def live(
 
     threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
     # The writers are the load: they must keep a steady rate. With caches full of cases this
-    # process's garbage collector would stop all of them together for 100-200 ms every few
-    # seconds, and they would then catch up in a burst; so it does not collect while they run.
-    gc.disable()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    gc.enable()
+    # process's full collections would stop all of them together for 200-270 ms every few
+    # seconds, and they would then catch up in a burst; so it paces them as the API does.
+    with frozen_after_full_collections():
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     lags, worst = observer.result()
     runner.send_signal(signal.SIGTERM)
     runner.wait(30)

@@ -19,7 +19,7 @@ from domain.events import CORRECTABLE_ENVELOPE_FIELDS
 JSON = dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One recorded event with its full envelope, as the record holds it."""
 

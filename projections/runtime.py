@@ -17,9 +17,11 @@ Between rounds the runner waits for the log: ``LISTEN`` on PostgreSQL (the seque
 it adds positions), polling on SQLite. Each round's transaction also announces the move
 (``Tx.announce``: a ``NOTIFY`` delivered at commit), which wakes readers waiting to read their
 own writes (``wait_for``). While it runs, a runner holds a shared lock by which ``/ready`` knows
-that one follows the log (``projections.presence``). A handler that raises stops *that* read model: the error
-is logged and stored in its row (``/ready`` shows it) and its position stays before the event;
-restarting the runner retries it. Nothing is skipped.
+that one follows the log (``projections.presence``).
+
+A handler that raises stops *that* read model: the error is logged and stored in its row
+(``/ready`` shows it) and its position stays before the event; restarting the runner retries
+it. Nothing is skipped.
 
 The scheduler: each read model keeps, per case, when its earliest pending deadline passes; every
 ``recheck_seconds`` the runner re-judges the cases whose instant has come, at the version they
