@@ -57,8 +57,9 @@ class ViewDatabase:
         self.settings = settings
         self._local = threading.local()
         self._sqlite_conns: list[sqlite3.Connection] = []
-        self.in_memory = self.dialect == "sqlite" and views_path(settings).startswith("file:")
-        self._memory_lock = _memory_lock(views_path(settings)) if self.in_memory else None
+        path = views_path(settings)
+        self.in_memory = self.dialect == "sqlite" and path.startswith("file:")
+        self._memory_lock = _memory_lock(path) if self.in_memory else None
         self._moves_lock = threading.Lock()
         self._pool: ConnectionPool | None = None
         self._moves: Moves | None = None

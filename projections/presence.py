@@ -59,16 +59,16 @@ class Presence:
         self.hold()
 
     def hold(self) -> None:
-        path = views_path(self.db.settings)
         if self.db.dialect == "postgres":
             self._hold_advisory_lock()
         elif self.db.in_memory:
             if not self._counted:
                 with _in_memory_lock:
-                    _in_memory[path] += 1
+                    _in_memory[views_path(self.db.settings)] += 1
                 self._counted = True
         elif self._file is None:
-            self._file = open(path + ".runner-lock", "a")  # noqa: SIM115 (held while running)
+            lock = views_path(self.db.settings) + ".runner-lock"
+            self._file = open(lock, "a")  # noqa: SIM115 (held while the runner runs)
             fcntl.flock(self._file, fcntl.LOCK_SH)
 
     def _hold_advisory_lock(self) -> None:

@@ -878,10 +878,10 @@ def _one_rebuild_at_a_time(db: ViewDatabase) -> Iterator[None]:
                 raise RebuildRunning("another rebuild is running on this store")
             yield
         return
-    path = views_path(db.settings)
-    if path.startswith("file:"):  # in memory: one process
+    if db.in_memory:  # one process
         yield
         return
+    path = views_path(db.settings)
     with open(path + ".rebuild-lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
