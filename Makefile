@@ -35,7 +35,7 @@ bench-projections: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain
+	$(BIN)/mypy domain projections api infra
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

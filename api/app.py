@@ -19,7 +19,8 @@ from infra.settings import Settings
 from infra.store import build_application, build_runner
 from projections import read_models
 from projections.db import ViewDatabase
-from projections.runtime import ensure
+from projections.generations import ensure
+from projections.notices import Notices
 
 log = structlog.get_logger("caseledger.http")
 
@@ -33,11 +34,16 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
         owned = ledger is None
         app.state.ledger = ledger or build_application(settings)
         app.state.views = ViewDatabase(settings)
+        # one LISTEN feed for the process: the runner waits on the log, requests on the views
+        app.state.notices = Notices(
+            app.state.views.listen_conninfo(),
+            [app.state.ledger.log_channel, app.state.views.channel],
+        )
         runner = None
         if settings.create_tables:
             ensure(app.state.views, read_models())
         if settings.run_projections:
-            runner = build_runner(settings, app.state.ledger)
+            runner = build_runner(settings, app.state.ledger, notices=app.state.notices)
             ensure(runner.db, runner.models)
             thread = runner.start()
         log.info("started", store=settings.store, projections=bool(runner))
@@ -49,6 +55,7 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
                 runner.stop()
                 thread.join(timeout=10)
                 runner.db.close()
+            app.state.notices.close()
             app.state.views.close()
             if owned:
                 app.state.ledger.close()

@@ -11,7 +11,9 @@ from domain.application import CaseLedger
 from domain.errors import CaseLedgerError
 from domain.events import Actor
 from projections.db import ViewDatabase
-from projections.runtime import states, wait_for
+from projections.freshness import wait_for
+from projections.generations import active_generations
+from projections.notices import Notices
 
 
 class Unauthenticated(Exception):
@@ -50,7 +52,7 @@ def get_actor(
     if missing:
         raise Unauthenticated(f"missing actor header(s): {', '.join(missing)}", field=missing[0])
     try:
-        return Actor(id=x_actor_id, role=x_actor_role, unit=x_actor_unit)
+        return Actor.model_validate({"id": x_actor_id, "role": x_actor_role, "unit": x_actor_unit})
     except ValidationError as e:
         name = {"id": "X-Actor-Id", "role": "X-Actor-Role", "unit": "X-Actor-Unit"}[
             str(e.errors()[0]["loc"][0])
@@ -60,6 +62,10 @@ def get_actor(
 
 def get_views(request: Request) -> ViewDatabase:
     return request.app.state.views  # type: ignore[no-any-return]
+
+
+def get_notices(request: Request) -> Notices:
+    return request.app.state.notices  # type: ignore[no-any-return]
 
 
 class ReadAfter:
@@ -84,21 +90,23 @@ class ReadAfter:
             float, Query(gt=0, le=30, description="seconds to wait for min_position")
         ] = 5.0,
     ) -> int:
-        views: ViewDatabase = request.app.state.views
+        views = get_views(request)
         if min_position is not None:
-            head = int(request.app.state.ledger.recorder.max_notification_id() or 0)
+            head = get_ledger(request).head()
             if min_position > head:  # nothing to wait for: no such position yet
                 raise ReadModelBehind(
                     f"position {min_position} is beyond the log's last position ({head})",
                     field="min_position",
                 )
-        if min_position is not None and not wait_for(views, self.names, min_position, wait):
+        if min_position is not None and not wait_for(
+            views, get_notices(request), self.names, min_position, wait
+        ):
             raise ReadModelBehind(
                 f"the read model has not reached position {min_position} within {wait:g} s; "
                 "retry shortly",
                 field="min_position",
             )
-        positions = {s.name: s.position for s in states(views)}
+        positions = {g.name: g.position for g in active_generations(views)}
         return min(positions.get(name, 0) for name in self.names)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -32,8 +32,13 @@ class CaseOpen(_Envelope, CaseOpened):
     case_id: UUID | None = None
 
 
-EventType = Literal[tuple(CATALOGUE)]  # type: ignore[valid-type]
-"""The stable type names of the case event catalogue."""
+if TYPE_CHECKING:  # a Literal built at run time: checkers see a string
+    EventType = str
+    Stage = str
+else:
+    EventType = Literal[tuple(CATALOGUE)]
+    """The stable type names of the case event catalogue."""
+    Stage = Literal[STAGES]
 
 
 class EventAppend(_Envelope):
@@ -186,9 +191,6 @@ class VerificationPublic(BaseModel):
 
 
 # --- read models ---------------------------------------------------------------------------
-
-Stage = Literal[STAGES]  # type: ignore[valid-type]
-
 
 class _ReadModelPage(BaseModel):
     position: int = Field(description="the log position the read model has applied")

@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +41,7 @@ from domain.case import NewEvent
 from domain.events import Actor
 from infra.settings import Settings
 from infra.store import build_application, eventsourcing_env
+from projections.notices import Notices
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 ACTOR = Actor(id="bench-counsellor", role="counsellor", unit="01.004.00127")
@@ -57,6 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--recorder",
+        dest="store_recorder",
         choices=["caseledger", "stock"],
         default="caseledger",
         help="stock: the library's PostgresApplicationRecorder under the same application",
@@ -85,7 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--cases must be at least 1")
     if args.database_url and args.store != "postgres":
         p.error("--database-url is for --store postgres")
-    if (args.recorder == "stock" or args.compare_stock) and args.store != "postgres":
+    if (args.store_recorder == "stock" or args.compare_stock) and args.store != "postgres":
         p.error("--recorder stock and --compare-stock are for --store postgres")
     return args
 
@@ -184,7 +186,7 @@ def build(settings: Settings, recorder: str) -> CaseLedger:
 
 
 def run(args: argparse.Namespace) -> int:
-    status, figure = run_once(args, args.recorder)
+    status, figure = run_once(args, args.store_recorder)
     if args.compare_stock:
         print("--- stock eventsourcing PostgresApplicationRecorder, same work ---")
         stock_status, stock = run_once(args, "stock", reader=False)
@@ -199,14 +201,16 @@ def run_once(args: argparse.Namespace, recorder: str, reader: bool = True) -> tu
     with fresh_store(args) as (settings, where):
         app = build(settings, recorder)
         try:
-            return measure(
-                app, args, f"{where}, recorder {recorder}", reader and not args.no_reader
-            )
+            # the tail reads the log through CaseLedger, which only our recorder serves
+            tail = reader and not args.no_reader and recorder == "caseledger"
+            return measure(app, settings, args, f"{where}, recorder {recorder}", tail)
         finally:
             app.close()
 
 
-def measure(app: CaseLedger, args: argparse.Namespace, where: str, tail: bool) -> tuple[int, float]:
+def measure(
+    app: CaseLedger, settings: Settings, args: argparse.Namespace, where: str, tail: bool
+) -> tuple[int, float]:
     w, n, c = args.writers, args.events, args.cases
     print(f"store={args.store} ({where})")
     print(f"writers={w} events={n} cases={c}")
@@ -245,7 +249,7 @@ def measure(app: CaseLedger, args: argparse.Namespace, where: str, tail: bool) -
                 reader.appended_at[recorded.position] = done_at
 
     threads = [threading.Thread(target=writer, args=(k,), name=f"writer-{k}") for k in range(w)]
-    reader = Tail(app, after=app.recorder.max_notification_id() or 0, expected=n) if tail else None
+    reader = Tail(app, settings, after=app.head(), expected=n) if tail else None
     for th in threads:
         th.start()
     start.wait()
@@ -277,47 +281,43 @@ def measure(app: CaseLedger, args: argparse.Namespace, where: str, tail: bool) -
 class Tail:
     """A reader following the global log while the writers write (what a projection does).
 
-    It reads ``select_notifications`` after its last position until it is caught up, then
-    waits: on PostgreSQL for a ``NOTIFY`` from a sequencer pass (at most 50 ms), on SQLite for
-    2 ms. It checks that positions come one after another with no gap and no repeat, and
-    measures each event's lag: from the moment its append returned to the moment the reader
-    read it (0 when the reader was first).
+    It reads the log after its last position (``CaseLedger.log_after``) until it is caught up,
+    then waits: on PostgreSQL for a ``NOTIFY`` from a sequencer pass (``Notices``, at most
+    50 ms), on SQLite for 2 ms. It checks that positions come one after another with no gap
+    and no repeat, and measures each event's lag: from the moment its append returned to the
+    moment the reader read it (0 when the reader was first).
     """
 
-    def __init__(self, app: CaseLedger, after: int, expected: int) -> None:
+    def __init__(self, app: CaseLedger, settings: Settings, after: int, expected: int) -> None:
         self.app, self.last, self.expected = app, after, expected
         self.appended_at: dict[int, float] = {}  # position -> when its append returned
         self.seen: list[tuple[int, float]] = []
         self.problems: list[str] = []
         self.stop = threading.Event()
         self.deadline = math.inf
+        postgres = settings.store == "postgres"
+        self.notices = Notices(settings.database_url if postgres else None, [app.log_channel])
         self.thread = threading.Thread(target=self.follow, name="tail")
         self.thread.start()
 
     def follow(self) -> None:
-        recorder = self.app.recorder
-        if hasattr(recorder, "channel_name"):  # PostgreSQL: wake on the sequencer's NOTIFY
-            with recorder.datastore.get_connection() as conn:
-                conn.execute(f'LISTEN "{recorder.channel_name}"')
-                self._follow(lambda: list(conn.notifies(timeout=0.05, stop_after=1)))
-        else:
-            self._follow(lambda: time.sleep(0.002))
-
-    def _follow(self, wait: Callable[[], object]) -> None:
-        while not (self.stop.is_set() and len(self.seen) >= self.expected):
-            page = self.app.recorder.select_notifications(
-                start=self.last, limit=1000, inclusive_of_start=False
-            )
-            now = time.perf_counter()
-            for n in page:
-                if n.id != self.last + 1:
-                    self.problems.append(f"position {n.id} after {self.last}")
-                self.last = n.id
-                self.seen.append((n.id, now))
-            if not page:
-                if self.stop.is_set() and time.perf_counter() > self.deadline:
-                    return
-                wait()
+        channel = self.app.log_channel
+        try:
+            while not (self.stop.is_set() and len(self.seen) >= self.expected):
+                mark = self.notices.mark(channel)
+                page = self.app.log_after(self.last, 1000)
+                now = time.perf_counter()
+                for n in page:
+                    if n.position != self.last + 1:
+                        self.problems.append(f"position {n.position} after {self.last}")
+                    self.last = n.position
+                    self.seen.append((n.position, now))
+                if not page:
+                    if self.stop.is_set() and time.perf_counter() > self.deadline:
+                        return
+                    self.notices.wait(channel, mark, 0.05, 0.002)
+        finally:
+            self.notices.close()
 
     def finish(self, timeout: float) -> None:
         self.deadline = time.perf_counter() + timeout

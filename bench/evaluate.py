@@ -77,8 +77,7 @@ def load_cases(people: int, seed: int) -> tuple[list[list[Entry]], float, float]
             t0 = time.perf_counter()
             generate(app, people=people, seed=seed)
             t1 = time.perf_counter()
-            notifications = app.recorder.select_notifications(start=None, limit=10**7)
-            case_ids = list(dict.fromkeys(UUID(str(n.originator_id)) for n in notifications))
+            case_ids = list(dict.fromkeys(UUID(n.entry.case_id) for n in app.log_after(0, 10**7)))
             cases = [list(cast(Case, app.repository.get(i)).entries) for i in case_ids]
             t2 = time.perf_counter()
         finally:

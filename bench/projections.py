@@ -46,6 +46,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -64,7 +65,8 @@ from infra.collector import frozen_after_full_collections
 from infra.settings import Settings
 from infra.store import build_application, build_runner, eventsourcing_env
 from projections.db import views_channel, views_path
-from projections.runtime import rebuild
+from projections.notices import Notices
+from projections.rebuild import rebuild
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 ACTOR = Actor(id="bench-counsellor", role="counsellor", unit="01.004.00127")
@@ -116,7 +118,7 @@ def _load(settings_json: str, seed: int, people: int) -> int:
 
 def load(settings: Settings, events: int, processes: int) -> int:
     app = build_application(settings)
-    head = int(app.recorder.max_notification_id() or 0)
+    head = app.head()
     app.close()
     if head >= events:
         print(f"loaded=reused events={head}", flush=True)
@@ -139,7 +141,7 @@ def load(settings: Settings, events: int, processes: int) -> int:
 def catch_up(settings: Settings, batch: int, workers: int) -> None:
     app = build_application(settings)
     runner = build_runner(settings.model_copy(update={"projection_batch": batch}), app)
-    head = int(app.recorder.max_notification_id() or 0)
+    head = app.head()
     done = 0
     started = time.perf_counter()
 
@@ -150,7 +152,7 @@ def catch_up(settings: Settings, batch: int, workers: int) -> None:
             rate = done / (time.perf_counter() - started)
             print(f"  {done} events, {rate:.0f}/s", flush=True)
 
-    rebuild(runner, runner.models, progress, workers, settings)
+    rebuild(runner, runner.models, progress, workers, partial(build_application, settings))
     elapsed = time.perf_counter() - started
     runner.db.close()
     app.close()
@@ -221,10 +223,9 @@ class JudgedView(PostgresTrackingRecorder):
     def judge(self, case_id: UUID, version: int, tracking: Tracking) -> None:
         from projections.db import Tx
         from projections.model import CaseView
-        from projections.runtime import decode, model_rows, write_table_rows
+        from projections.projector import model_rows, write_table_rows
 
-        stored = self.ledger.recorder.select_events(case_id, lte=version)
-        entries = [decode(self.ledger, s) for s in stored]
+        entries = self.ledger.case_entries(case_id, version)
         view = CaseView(
             str(case_id), version, tracking.notification_id, self.now, entries, self.config
         )
@@ -523,21 +524,26 @@ def _now():  # type: ignore[no-untyped-def]
 
 class _Positions:
     """The lowest position of the active read models (they have all applied up to it), and a
-    wait for it to move: the runners' ``NOTIFY`` on PostgreSQL (``ViewDatabase.channel``),
-    a sleep on SQLite."""
+    wait for it to move: the runners' announcements through the process's ``Notices`` (their
+    ``NOTIFY`` on PostgreSQL), a sleep on SQLite."""
 
     query = "SELECT min(position) FROM caseledger_projections WHERE active"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.channel = views_channel(settings)
+        self.notices = Notices(
+            settings.database_url if settings.store == "postgres" else None, [self.channel]
+        )
+        self.mark = self.notices.mark(self.channel)
         if settings.store == "sqlite":
             self.sqlite = sqlite3.connect(views_path(settings), timeout=30)
             return
         self.pg = psycopg.connect(settings.database_url, autocommit=True)
         self.pg.execute(SQL("SET search_path TO {}").format(Identifier(settings.database_schema)))
-        self.pg.execute(SQL("LISTEN {}").format(Identifier(views_channel(settings))))
 
     def read(self) -> int:
+        self.mark = self.notices.mark(self.channel)  # before reading: no announcement missed
         if self.settings.store == "sqlite":
             return int(self.sqlite.execute(self.query).fetchone()[0] or 0)
         try:
@@ -547,10 +553,8 @@ class _Positions:
 
     def wait(self, seconds: float) -> bool:
         """Whether the positions may have moved after waiting at most ``seconds``."""
-        if self.settings.store == "sqlite":
-            time.sleep(seconds)
-            return True
-        return any(True for _ in self.pg.notifies(timeout=seconds, stop_after=1))
+        self.notices.wait(self.channel, self.mark, seconds, seconds)
+        return self.settings.store == "sqlite" or self.notices.mark(self.channel) != self.mark
 
 
 def main() -> None:

@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, cast
+from typing import cast
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.persistence import RecordConflictError, StoredEvent
 from eventsourcing.utils import Environment, EnvType
 
 from domain.case import Case, NewEvent
@@ -29,33 +29,14 @@ from domain.errors import (
     VersionConflict,
 )
 from domain.events import Actor
+from domain.integrity import VerificationReport
 from domain.state import CaseState, Entry, derive
+from domain.store import Logged, LogRecord, Seal, Store
 
 # Case ids derived from a client's opening event id, so that retrying an open is idempotent.
 CASE_ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:caseledger:case")
 MAX_ATTEMPTS = 20
 LOCK_STRIPES = 256
-
-
-@dataclass(frozen=True)
-class Seal:
-    """Where a stored event stands in the global log (once assigned), and its integrity hash."""
-
-    position: int | None
-    hash: str
-
-
-class CaseIndex(Protocol):
-    """Implemented by the store's recorders (infra/recorders.py)."""
-
-    def positions(self, case_id: UUID) -> dict[int, int]:
-        """Version -> global position of each event of a case."""
-
-    def seals(self, case_id: UUID) -> dict[int, Seal]:
-        """Version -> position and hash of each event of a case."""
-
-    def locate(self, event_ids: Sequence[str]) -> dict[str, tuple[UUID, int]]:
-        """Where event ids are already recorded, store-wide: id -> (case id, version)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +63,15 @@ def utcnow() -> datetime:
 
 
 class CaseLedger(Application[UUID]):
+    """The service layer, and the one door to the store.
+
+    Recording (``open_case``, ``append``) and reading cases (``get_case``, ``history``) are the
+    use cases; the global log (``head``, ``log_after``, ``case_ids_upto``, ``cases_upto``,
+    ``log_channel``), verification and the database role (``verify``, ``grant_writer``) are
+    what the API, the projections, the CLI and the benchmarks read and run through it. It
+    reaches the recorder only as a ``domain.store.Store`` and hands out decoded entries.
+    """
+
     name = "CaseLedger"
 
     def __init__(self, env: EnvType | None = None, clock: Callable[[], datetime] = utcnow) -> None:
@@ -223,7 +213,69 @@ class CaseLedger(Application[UUID]):
         positions = self.positions(case_id)
         return [(e, positions.get(e.version)) for e in case.entries]
 
+    def positions(self, case_id: UUID) -> dict[int, int]:
+        """Version -> global position of each event of the case that has one."""
+        return {v: s.position for v, s in self.seals(case_id).items() if s.position is not None}
+
+    def seals(self, case_id: UUID) -> dict[int, Seal]:
+        """Version -> global position and integrity hash of each event of the case."""
+        return self._store.seals(case_id)
+
+    def case_entries(self, case_id: UUID, version: int) -> list[Entry]:
+        """The case's entries up to ``version``, read from the store (no cache)."""
+        return [self._entry(s) for s in self._store.select_events(case_id, lte=version)]
+
+    # --- the global log ----------------------------------------------------------------------
+
+    def head(self) -> int:
+        """The last position of the global log (0 when it is empty)."""
+        return self._store.head()
+
+    def log_after(self, position: int, limit: int, types: Sequence[str] = ()) -> list[Logged]:
+        """The global log after ``position``, in order: at most ``limit`` events, of these
+        types only if any are given. Gap-safe: no event ever appears later before the last
+        one returned, so a reader that continues from there misses nothing."""
+        return [self._logged(r) for r in self._store.log_after(position, limit, types)]
+
+    def case_ids_upto(self, position: int) -> list[UUID]:
+        """Every case with an event at a position up to ``position``, in id order."""
+        return self._store.case_ids_upto(position)
+
+    def cases_upto(self, case_ids: Sequence[UUID], position: int) -> list[Logged]:
+        """The events of these cases up to log position ``position``, by case then version."""
+        return [self._logged(r) for r in self._store.cases_upto(case_ids, position)]
+
+    @property
+    def log_channel(self) -> str | None:
+        """The ``LISTEN`` channel notified when the log grows (PostgreSQL), else None."""
+        return self._store.log_channel
+
+    # --- the store's integrity and roles -----------------------------------------------------
+
+    def verify(self, case_id: UUID | None = None) -> VerificationReport:
+        """Recompute every stored hash and check each chain and the global log; one case only
+        if ``case_id`` is given (``CaseNotFound`` if the store holds nothing of it)."""
+        report = self._store.verify(case_id)
+        if case_id is not None and report.events == 0 and report.ok:
+            raise CaseNotFound(f"no case {case_id}")
+        return report
+
+    def grant_writer(self, role: str, password: str | None = None) -> None:
+        """Let a database role (created if missing) record and read, and nothing more."""
+        self._store.grant_writer(role, password)
+
+    def analyze(self) -> None:
+        """Refresh the database's statistics before a long scan of the log."""
+        self._store.analyze()
+
     # --- helpers ---------------------------------------------------------------------------
+
+    def _entry(self, stored: StoredEvent) -> Entry:
+        """A stored event as its entry, through the mapper (and its upcasting)."""
+        return cast(Case.Event, self.mapper.to_domain_event(stored)).entry()
+
+    def _logged(self, record: LogRecord) -> Logged:
+        return Logged(record.id, self._entry(record), record.hash)
 
     def _case_to_write(self, case_id: UUID) -> tuple[Case, bool]:
         """A copy of the case to record on, and whether it is the one this process last saved.
@@ -255,24 +307,17 @@ class CaseLedger(Application[UUID]):
         except AggregateNotFoundError:
             raise CaseNotFound(f"no case {case_id}") from None
 
-    def positions(self, case_id: UUID) -> dict[int, int]:
-        """Version -> global position of each event of the case."""
-        return self._index.positions(case_id)
-
-    def seals(self, case_id: UUID) -> dict[int, Seal]:
-        """Version -> global position and integrity hash of each event of the case."""
-        return self._index.seals(case_id)
-
     def _lock(self, case_id: UUID) -> threading.Lock:
         return self._case_locks[case_id.int % LOCK_STRIPES]
 
     @property
-    def _index(self) -> CaseIndex:
-        return cast(CaseIndex, self.recorder)
+    def _store(self) -> Store:
+        """The recorder, as the ``Store`` it is (``infra/recorders``)."""
+        return cast(Store, self.recorder)
 
     def _check_ids_unused_elsewhere(self, case_id: UUID, events: Sequence[NewEvent]) -> None:
         """After a lost write: was it an event id already used in another case?"""
-        located = self._index.locate([e.event_id for e in events])
+        located = self._store.locate([e.event_id for e in events])
         for i, new in enumerate(events):
             if new.event_id in located and located[new.event_id][0] != case_id:
                 raise EventIdReused(
@@ -305,7 +350,8 @@ class CaseLedger(Application[UUID]):
 
 
 def _replay(case: Case | None, events: Iterable[Case.Event]) -> Case | None:
-    """The library's projector minus its per-event runtime Protocol check (half of a load)."""
+    """The library's projector minus its per-event runtime ``Protocol`` check, which costs a
+    large part of a case load (``bench/README.md``)."""
     for event in events:
         case = event.mutate(case)
     return case

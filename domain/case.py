@@ -41,7 +41,7 @@ from domain.events import (
     Document,
     LegalBasis,
 )
-from domain.state import JSON, CaseState, Entry, apply_changes, corrected_entry, derive
+from domain.state import JSON, CaseState, Entry, Envelope, apply_changes, corrected_entry, derive
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -108,18 +108,20 @@ class NewEvent:
             and self.legal_basis == entry.legal_basis
         )
 
-    def envelope(self, actor: Actor, correlation_id: str | None, causation_id: str | None) -> JSON:
-        return {
-            "event_id": self.event_id,
-            "schema_version": CATALOGUE[self.type].schema_version,
-            "occurred_at": self.occurred_at.isoformat(),
-            "actor": actor.model_dump(mode="json"),
-            "acting_body": self.acting_body,
-            "document": self.document,
-            "legal_basis": self.legal_basis,
-            "correlation_id": correlation_id,
-            "causation_id": causation_id,
-        }
+    def envelope(
+        self, actor: Actor, correlation_id: str | None, causation_id: str | None
+    ) -> Envelope:
+        return Envelope(
+            event_id=self.event_id,
+            schema_version=CATALOGUE[self.type].schema_version,
+            occurred_at=self.occurred_at,
+            actor=actor.model_dump(mode="json"),
+            acting_body=self.acting_body,
+            document=self.document,
+            legal_basis=self.legal_basis,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
 
 
 def _validate(model: Any, value: Any, loc: tuple[str, ...]) -> JSON | None:
@@ -148,22 +150,13 @@ class Case(Aggregate):
             aggregate.append_entry(self.entry())
 
         def entry(self) -> Entry:
-            env = self.envelope
             return Entry(
-                event_id=env["event_id"],
                 case_id=str(self.originator_id),
                 version=self.originator_version,
                 type=type(self).TOPIC,
-                schema_version=env["schema_version"],
-                occurred_at=datetime.fromisoformat(env["occurred_at"]),
                 recorded_at=self.timestamp,
-                actor=env["actor"],
                 data=self.data,
-                acting_body=env.get("acting_body"),
-                document=env.get("document"),
-                legal_basis=env.get("legal_basis"),
-                correlation_id=env.get("correlation_id"),
-                causation_id=env.get("causation_id"),
+                **Envelope.from_json(self.envelope),
             )
 
     class Opened(Event, Aggregate.Created):
@@ -203,7 +196,7 @@ class Case(Aggregate):
             Case.Opened,
             id=case_id,
             timestamp=now,
-            envelope=new.envelope(actor, correlation_id, None),
+            envelope=new.envelope(actor, correlation_id, None).as_json(),
             data=new.data,
         )
 
@@ -223,7 +216,7 @@ class Case(Aggregate):
         self.trigger_event(
             EVENT_CLASSES[new.type],
             timestamp=now,
-            envelope=new.envelope(actor, correlation_id, causation_id),
+            envelope=new.envelope(actor, correlation_id, causation_id).as_json(),
             data=new.data,
         )
 

@@ -10,7 +10,7 @@ not overwrite the present stage.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,24 +19,55 @@ from domain.events import CORRECTABLE_ENVELOPE_FIELDS
 JSON = dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One recorded event with its full envelope, as the record holds it."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Envelope:
+    """What every event carries besides its data: its id, the version of its type's schema,
+    when it happened, who recorded it (from authentication), the acting body, document and
+    legal basis it cites, and the request and event that caused it.
+
+    The one definition of the envelope: an event stores it as JSON inside its payload
+    (``as_json``, ``from_json``); the store keeps some of it as columns too
+    (``domain/integrity.py``); an ``Entry`` is an envelope with what the record adds."""
 
     event_id: str
-    case_id: str
-    version: int
-    type: str
     schema_version: int
     occurred_at: datetime
-    recorded_at: datetime
     actor: JSON
-    data: JSON
     acting_body: JSON | None = None
     document: JSON | None = None
     legal_basis: JSON | None = None
     correlation_id: str | None = None
     causation_id: str | None = None
+
+    def as_json(self) -> JSON:
+        """The envelope as an event stores it (``occurred_at`` as ISO 8601 text)."""
+        stored = {name: getattr(self, name) for name in ENVELOPE_FIELDS}
+        stored["occurred_at"] = self.occurred_at.isoformat()
+        return stored
+
+    @staticmethod
+    def from_json(stored: JSON) -> JSON:
+        """The envelope's fields from their stored JSON, as keyword arguments (of an
+        ``Envelope`` or an ``Entry``)."""
+        found = {name: stored.get(name) for name in ENVELOPE_FIELDS}
+        found["occurred_at"] = datetime.fromisoformat(stored["occurred_at"])
+        return found
+
+
+ENVELOPE_FIELDS = tuple(f.name for f in fields(Envelope))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entry(Envelope):
+    """One recorded event, as the record holds it: its envelope, where it stands in its case
+    (case id, version), its type, when the store recorded it (the server's clock, never a
+    client's), its data, and the corrections in force on it."""
+
+    case_id: str
+    version: int
+    type: str
+    recorded_at: datetime
+    data: JSON
     corrected_by: tuple[str, ...] = ()
 
     def with_changes(self, changes: JSON, correction_id: str) -> Entry:

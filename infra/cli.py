@@ -44,11 +44,11 @@ def demo(
 
     settings = Settings()
     configure_logging(settings)
-    app = build_application(settings)
+    ledger = build_application(settings)
     try:
-        summary = generate(app, people=people, seed=seed)
+        summary = generate(ledger, people=people, seed=seed)
     finally:
-        app.close()
+        ledger.close()
     typer.echo(
         f"recorded {summary.events} events in {summary.cases} cases for {summary.people} people "
         f"in {summary.elapsed_seconds:.1f} s ({settings.store})"
@@ -66,21 +66,21 @@ def verify(
     from uuid import UUID
 
     from domain.errors import CaseNotFound
-    from infra.store import build_application, verify_store
+    from infra.store import build_application
 
     try:
         case_id = UUID(case) if case else None
     except ValueError:
         raise typer.BadParameter(f"not a case id: {case}", param_hint="--case") from None
     settings = Settings()
-    app = build_application(settings)
+    ledger = build_application(settings)
     try:
-        report = verify_store(app, case_id)
+        report = ledger.verify(case_id)
     except CaseNotFound as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(2) from None
     finally:
-        app.close()
+        ledger.close()
     typer.echo(report.summary())
     for problem in report.problems[1:10]:
         typer.echo(f"  also: {problem.kind} at {problem.describe()}")
@@ -101,33 +101,18 @@ def migrate(
     Run it after restoring a dump into another PostgreSQL cluster too: it offsets new
     transaction ids past the restored ones, without which appends are refused.
     """
-    from psycopg.sql import SQL, Identifier
-
     from infra.store import build_application
 
     settings = Settings(create_tables=True)
     if grant_to and settings.store != "postgres":
         raise typer.BadParameter("roles exist only on PostgreSQL", param_hint="--grant-to")
-    app = build_application(settings)
+    ledger = build_application(settings)
     try:
         if grant_to:
-            recorder = app.recorder
-            password = os.environ.get("CASELEDGER_APP_PASSWORD")
-            with recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
-                curs.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (grant_to,))
-                verb = "ALTER" if curs.fetchone() else "CREATE"
-                if password:  # an existing role gets the password it is given
-                    curs.execute(
-                        SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
-                            Identifier(grant_to), password
-                        )
-                    )
-                elif verb == "CREATE":
-                    curs.execute(SQL("CREATE ROLE {} LOGIN").format(Identifier(grant_to)))
-            recorder.grant_writer(grant_to)  # type: ignore[attr-defined]
+            ledger.grant_writer(grant_to, os.environ.get("CASELEDGER_APP_PASSWORD"))
         _ensure_read_models(settings, grant_to)
     finally:
-        app.close()
+        ledger.close()
     typer.echo(
         f"store ready ({settings.store})"
         + (f"; role {grant_to} may INSERT and SELECT only" if grant_to else "")
@@ -140,7 +125,7 @@ def _ensure_read_models(settings: Settings, reader: str | None) -> None:
 
     from projections import read_models
     from projections.db import STATE_TABLE, ViewDatabase
-    from projections.runtime import ensure
+    from projections.generations import ensure
 
     db = ViewDatabase(settings, pool_size=1)
     try:
@@ -182,12 +167,12 @@ def projections_run(
 
     from infra.logging import configure_logging
     from infra.store import build_application, build_runner
-    from projections.runtime import ensure
+    from projections.generations import ensure
 
     settings = Settings()
     configure_logging(settings)
-    app = build_application(settings)
-    runner = build_runner(settings, app, _models(names))
+    ledger = build_application(settings)
+    runner = build_runner(settings, ledger, _models(names))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.stop())
     try:
@@ -195,7 +180,7 @@ def projections_run(
         runner.run(own_process=True)
     finally:
         runner.db.close()
-        app.close()
+        ledger.close()
 
 
 @projections_cli.command("rebuild")
@@ -211,14 +196,16 @@ def projections_rebuild(
 
     Reads are served from the live copies until the switch, which is atomic.
     """
+    from functools import partial
+
     from infra.logging import configure_logging
     from infra.store import build_application, build_runner
-    from projections.runtime import RebuildRunning, rebuild
+    from projections.rebuild import RebuildRunning, rebuild
 
     settings = Settings()
     configure_logging(settings)
-    app = build_application(settings)
-    runner = build_runner(settings, app, _models(names))
+    ledger = build_application(settings)
+    runner = build_runner(settings, ledger, _models(names))
     done = 0
 
     def progress(applied: int) -> None:
@@ -228,13 +215,14 @@ def projections_rebuild(
             typer.echo(f"  {done} events", err=True)
 
     try:
-        generations = rebuild(runner, runner.models, progress, workers, settings)
+        factory = partial(build_application, settings)
+        generations = rebuild(runner, runner.models, progress, workers, factory)
     except RebuildRunning as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(1) from None
     finally:
         runner.db.close()
-        app.close()
+        ledger.close()
     typer.echo(
         "rebuilt and switched: "
         + ", ".join(f"{name} (generation {g})" for name, g in generations.items())
@@ -246,19 +234,19 @@ def projections_status() -> None:
     """Whether a runner follows the log; each read model's position, lag and error."""
     from infra.store import build_application
     from projections.db import ViewDatabase
+    from projections.generations import active_generations
     from projections.presence import running
-    from projections.runtime import states
 
     settings = Settings()
-    app = build_application(settings)
+    ledger = build_application(settings)
     db = ViewDatabase(settings, pool_size=1)
     try:
-        head = int(app.recorder.max_notification_id() or 0)
-        found = states(db)
+        head = ledger.head()
+        found = active_generations(db)
         runner = running(db)
     finally:
         db.close()
-        app.close()
+        ledger.close()
     typer.echo("runner: running" if runner else "runner: NOT RUNNING (the read models fall behind)")
     if not found:
         typer.echo("no read models yet (they are created when a runner or the API starts)")

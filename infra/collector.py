@@ -1,16 +1,15 @@
 """Python's cycle collector in a process that keeps thousands of cases in memory (the API).
 
-A full collection looks at every object the process holds. With the default 5,000 cases cached
-(``Settings.aggregate_cache``: each case and its entries), that is about 370,000 objects and a
-pause of 230–270 ms for every thread, measured on the benchmark machine; under load one came
-every few seconds. ``frozen_after_full_collections`` freezes (``gc.freeze``) what survives each
-full collection, so the next one looks only at what came since: 34 ms after 1,000 more cases
-were loaded, in the same measurement.
+A full collection looks at every object the process holds: with the default 5,000 cases cached
+(``Settings.aggregate_cache``: each case and its entries), hundreds of thousands of objects, and
+a pause of every thread long enough to show in append latencies (``bench/README.md``,
+``collector.py``). ``frozen_after_full_collections`` freezes (``gc.freeze``) what survives each
+full collection, so the next one looks only at what came since.
 
 A frozen object that dies is still freed by reference counting; only one that dies in a
 reference cycle waits. So every ``unfreeze_seconds`` the objects are unfrozen instead, and the
 next full collection looks at everything once and frees such cycles (none were found among
-evicted cases: a collection after unfreezing 312,630 objects found nothing to free).
+evicted cases).
 """
 
 from __future__ import annotations

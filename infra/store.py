@@ -9,15 +9,13 @@ from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
-from uuid import UUID
 
 from domain.application import CaseLedger, utcnow
-from domain.errors import CaseNotFound
-from infra.integrity import VerificationReport
 from infra.settings import Settings
 from projections import read_models
 from projections.db import ViewDatabase
-from projections.runtime import Runner
+from projections.notices import Notices
+from projections.runner import Runner
 
 COMMON = {
     "TRANSCODER_TOPIC": "infra.serialization:OrjsonTranscoder",
@@ -70,8 +68,14 @@ def build_application(settings: Settings, clock: Callable[[], datetime] = utcnow
     return CaseLedger(env=env, clock=clock)
 
 
-def build_runner(settings: Settings, ledger: CaseLedger, names: list[str] | None = None) -> Runner:
-    """The projection runner for ``settings``: its own connections, the clock or a fixed as-of."""
+def build_runner(
+    settings: Settings,
+    ledger: CaseLedger,
+    names: list[str] | None = None,
+    notices: Notices | None = None,
+) -> Runner:
+    """The projection runner for ``settings``: its own connections, the clock or a fixed as-of;
+    ``notices``: the process's LISTEN feed (the runner listens on its own without one)."""
     as_of = settings.evaluate_as_of
     return Runner(
         ledger,
@@ -82,6 +86,7 @@ def build_runner(settings: Settings, ledger: CaseLedger, names: list[str] | None
         recheck_seconds=settings.recheck_seconds,
         batch=settings.projection_batch,
         cases=settings.projection_cases,
+        notices=notices,
     )
 
 
@@ -99,10 +104,3 @@ def _use_wal(path: str, patience: float = 10.0) -> None:
                 raise
             time.sleep(0.01)
 
-
-def verify_store(ledger: CaseLedger, case_id: UUID | None = None) -> VerificationReport:
-    """Verify the whole store, or one case (404 if the store holds nothing of it)."""
-    report: VerificationReport = ledger.recorder.verify(case_id)  # type: ignore[attr-defined]
-    if case_id is not None and report.events == 0 and report.ok:
-        raise CaseNotFound(f"no case {case_id}")
-    return report

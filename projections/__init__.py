@@ -1,11 +1,16 @@
 """Read models: caseloads, legal-process timelines and inspection findings.
 
 - ``model.py``: what a read model is (tables; the rows one judged case gives them) and why the
-  runtime dispatches by case rather than by event type;
+  rounds dispatch by case rather than by event type;
 - ``caseload.py``, ``timeline.py``, ``inspections.py``: one module per read model, with the queries
   the API serves from it;
-- ``runtime.py``: the runner (exactly-once batches, LISTEN/polling, the scheduler for deadlines
-  that pass with no event, rebuild with an atomic switch, read-your-writes);
+- ``feed.py``: the log after a position, decoded once for every read model, and the cases at hand;
+- ``projector.py``: a round (exactly-once: rows and positions in one transaction) and the
+  scheduler for deadlines that pass with no event;
+- ``runner.py``: follows the log (woken by ``notices.py``, the process's one LISTEN feed);
+- ``rebuild.py``: a new generation filled beside the live one, then an atomic switch;
+- ``generations.py``: the bookkeeping table, each generation's tables and views;
+- ``freshness.py``: read-your-writes waits and lag; ``presence.py``: is a runner running?
 - ``db.py``: the SQL both stores understand.
 """
 

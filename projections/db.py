@@ -42,7 +42,7 @@ Dialect = Literal["sqlite", "postgres"]
 
 log = structlog.get_logger("caseledger.projections")
 
-KEEPALIVE = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
+KEEPALIVE: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
 """TCP keepalives for connections that only listen or hold a lock, so that one the network
 lost is noticed."""
 
@@ -60,9 +60,7 @@ class ViewDatabase:
         path = views_path(settings)
         self.in_memory = self.dialect == "sqlite" and path.startswith("file:")
         self._memory_lock = _memory_lock(path) if self.in_memory else None
-        self._moves_lock = threading.Lock()
         self._pool: ConnectionPool | None = None
-        self._moves: Moves | None = None
         if self.dialect == "postgres":
             schema = Identifier(settings.database_schema)
 
@@ -91,6 +89,10 @@ class ViewDatabase:
         url = urlsplit(self.settings.database_url)
         return url._replace(scheme="postgresql").geturl()
 
+    def listen_conninfo(self) -> str | None:
+        """Where to ``LISTEN`` (``projections.notices``): PostgreSQL's address; None on SQLite."""
+        return self.conninfo() if self.dialect == "postgres" else None
+
     def _sqlite(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
@@ -118,17 +120,7 @@ class ViewDatabase:
         else:
             yield self._sqlite()
 
-    @property
-    def moves(self) -> Moves:
-        """Announcements that read models moved (started on first use)."""
-        with self._moves_lock:
-            if self._moves is None:
-                self._moves = Moves(self)
-            return self._moves
-
     def close(self) -> None:
-        if self._moves is not None:
-            self._moves.close()
         if self._pool is not None:
             self._pool.close()
         for conn in self._sqlite_conns:
@@ -235,10 +227,11 @@ class Tx:
             return
         if self.dialect == "postgres" and self._pipelined:
             if json_columns:
-                rows = [list(row) for row in rows]
-                for row in rows:
+                dumped = [list(row) for row in rows]
+                for values in dumped:
                     for i in json_columns:
-                        row[i] = _json(row[i])
+                        values[i] = _json(values[i])
+                rows = list(dumped)
             marks = ", ".join("%s" for _ in columns)
             with self.conn.cursor() as cursor:
                 cursor.executemany(
@@ -361,72 +354,3 @@ def as_json(value: Any) -> Any:
     if isinstance(value, (str, bytes)):
         return orjson.loads(value)
     return value
-
-
-class Moves:
-    """Wakes threads waiting for read models to move: a thread of its own ``LISTEN``s on the
-    runners' channel (PostgreSQL) and counts their announcements. A waiter takes ``mark()``
-    *before* it looks at the positions, then ``wait(mark, ...)``, which returns at once if an
-    announcement came in between, so none is missed. On SQLite, or while the listening
-    connection is down, ``wait`` returns after ``POLL_SECONDS``: the waiter polls. While
-    listening it still returns after ``LISTENING_SECONDS``, should a runner that does not
-    announce (an older version, during an upgrade) move the positions."""
-
-    POLL_SECONDS = 0.02
-    LISTENING_SECONDS = 1.0
-
-    def __init__(self, db: ViewDatabase) -> None:
-        self._db = db
-        self._moved = threading.Condition()
-        self._count = 0
-        self._listening = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        if db.dialect == "postgres":
-            self._thread = threading.Thread(
-                target=self._listen, name="caseledger-views-moves", daemon=True
-            )
-            self._thread.start()
-
-    @property
-    def listening(self) -> bool:
-        return self._listening
-
-    def mark(self) -> int:
-        with self._moved:
-            return self._count
-
-    def wait(self, mark: int, timeout: float) -> None:
-        with self._moved:
-            if self._count == mark:
-                most = self.LISTENING_SECONDS if self._listening else self.POLL_SECONDS
-                self._moved.wait(min(timeout, most))
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
-
-    def _listen(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(
-                    self._db.conninfo(), autocommit=True, connect_timeout=5, **KEEPALIVE
-                ) as conn:
-                    conn.execute(SQL("LISTEN {}").format(Identifier(self._db.channel)))
-                    self._announced(listening=True)  # waiters look again: they may have
-                    # missed an announcement while nobody listened
-                    while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=1.0, stop_after=1):
-                            self._announced(listening=True)
-            except Exception as e:  # whatever it was, waiters poll meanwhile
-                self._announced(listening=False)
-                log.warning("views_listen_failed", error=str(e))
-                self._stop.wait(1.0)
-        self._announced(listening=False)
-
-    def _announced(self, listening: bool) -> None:
-        with self._moved:
-            self._count += 1
-            self._listening = listening
-            self._moved.notify_all()

@@ -7,11 +7,10 @@ not recorded (``pending`` until its due date, ``missing`` after). The case's fin
 inspections read model; ``GET /v1/cases/{id}/timeline`` shows both.
 
 The table has its key ``(case_id, seq)`` and no other index: its one route reads a case's
-rows, and every event replaces all of them (about 35 rows a case), so a second index costs a
-write on every row for no route. (An index on ``event_id`` cost a fifth of the table's write
-time; to find an event's step, look its case up by ``event_id`` in ``caseledger_events``.
-A generation made by an earlier version keeps that index until the next
-``caseledger projections rebuild timeline``.)
+rows, and every event replaces all of them, so a second index costs a write on every row for
+no route (``bench/README.md`` has what the ``event_id`` index it once had cost). To find an
+event's step, look its case up by ``event_id`` in ``caseledger_events``. A generation made by
+an earlier version keeps that index until the next ``caseledger projections rebuild timeline``.
 """
 
 from __future__ import annotations

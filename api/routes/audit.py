@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, LedgerDep
 from api.schemas import IntegrityProblemPublic, VerificationPublic
-from infra.integrity import Problem
-from infra.store import verify_store
+from domain.integrity import Problem
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -22,7 +21,7 @@ def verify(
     case_id: Annotated[UUID | None, Query(description="one case; default: the whole store")] = None,
 ) -> VerificationPublic:
     """Recompute every stored hash and check each chain and the global log; the first break."""
-    report = verify_store(ledger, case_id)
+    report = ledger.verify(case_id)
     return VerificationPublic(
         ok=report.ok,
         summary=report.summary(),

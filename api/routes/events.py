@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -32,15 +32,12 @@ def read_log(
             f"unknown event type(s): {', '.join(unknown)}",
             [FieldError(("types",), f"not a type of the case event catalogue: {unknown[0]}")],
         )
-    notifications: list[Any] = ledger.recorder.select_notifications(
-        start=after, limit=limit, topics=wanted, inclusive_of_start=False
-    )
     events = [
         LogEventPublic(
-            **LogEventPublic.fields_of(ledger.mapper.to_domain_event(n).entry()),  # type: ignore[attr-defined]
-            position=n.id,
-            hash=n.hash.hex(),
+            **LogEventPublic.fields_of(logged.entry),
+            position=logged.position,
+            hash=logged.hash.hex(),
         )
-        for n in notifications
+        for logged in ledger.log_after(after, limit, wanted)
     ]
     return LogPagePublic(events=events, next_after=events[-1].position if events else after)

@@ -61,4 +61,6 @@ def report(
     """Findings detected in a period under a unit: counts by rule and commune, worst cases."""
     _check_period(start, to)
     found = inspections.report(views, unit, start, to, worst)
-    return InspectionReportPublic(position=position, unit=unit, from_=start, to=to, **found)
+    return InspectionReportPublic.model_validate(
+        {"position": position, "unit": unit, "from": start, "to": to, **found}
+    )

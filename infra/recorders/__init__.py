@@ -8,7 +8,7 @@ usual, and store the same things:
   payload — event id (unique: a retried append can never write twice, even from two
   processes), case id, version (``(case, version)`` is the key that decides races), type,
   schema version, occurred_at, recorded_at, actor — and the integrity hash, chained per case
-  (``infra/integrity.py``). Indexed by event id, by case, and by time. Append-only: triggers
+  (``domain/integrity.py``). Indexed by event id, by case, and by time. Append-only: triggers
   refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL); in production the application's role has
   only SELECT, and INSERT of the event's own columns (``caseledger migrate --grant-to ROLE``).
 - **the global log** (``caseledger_log``): ``position -> event`` (and the event's hash, chained
@@ -52,8 +52,14 @@ How positions are assigned differs:
   inserts are refused (their ids would sort before the log's head and never be sequenced).
 """
 
-from infra.recorders.common import CaseStoredEvent, SealedNotification
+from domain.store import Store
+from infra.recorders.common import CaseStoredEvent
 from infra.recorders.postgres import PostgresCaseRecorder
 from infra.recorders.sqlite import SQLiteCaseRecorder
 
-__all__ = ["CaseStoredEvent", "PostgresCaseRecorder", "SQLiteCaseRecorder", "SealedNotification"]
+__all__ = ["CaseStoredEvent", "PostgresCaseRecorder", "SQLiteCaseRecorder"]
+
+
+def _both_are_stores(sqlite: SQLiteCaseRecorder, postgres: PostgresCaseRecorder) -> list[Store]:
+    """Never called: here mypy checks that both recorders implement ``domain.store.Store``."""
+    return [sqlite, postgres]

@@ -9,9 +9,10 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from eventsourcing.persistence import Notification, PersistenceError, StoredEvent
+from eventsourcing.persistence import PersistenceError, StoredEvent
 
-from infra.integrity import canonical_bytes
+from domain.integrity import canonical_bytes
+from domain.store import LogRecord
 
 log = structlog.get_logger("caseledger.store")
 
@@ -42,19 +43,11 @@ class CaseStoredEvent(StoredEvent):
         )
 
 
-@dataclass(frozen=True)
-class SealedNotification(Notification):
-    """A log entry: the stored event, its position (``id``), event id and hash."""
-
-    event_id: str
-    hash: bytes
-
-
-def sealed(row: Sequence[Any]) -> SealedNotification:
+def sealed(row: Sequence[Any]) -> LogRecord:
     """A log row ``(position, case_id, version, type, payload, event_id, hash)`` — the columns
     both recorders select for the log — as a notification."""
     position, case_id, version, type_, payload, event_id, hash_ = row
-    return SealedNotification(
+    return LogRecord(
         id=position,
         originator_id=as_uuid(case_id),
         originator_version=version,

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, ProgrammingError, StoredEvent
@@ -29,12 +29,11 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
-from domain.application import Seal
-from infra.integrity import GENESIS, LogRow, StoredRow, VerificationReport, verify
+from domain.integrity import GENESIS, LogRow, StoredRow, VerificationReport, verify
+from domain.store import LogRecord, Seal
 from infra.recorders.common import (
     EVENTS_TABLE,
     CaseStoredEvent,
-    SealedNotification,
     as_uuid,
     case_stored,
     log,
@@ -588,13 +587,13 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             conn.execute(SQL("ANALYZE {schema}.{log}").format(**self.names))
             conn.execute(SQL("ANALYZE {schema}.{events}").format(**self.names))
 
-    def select_case_ids(self, upto: int) -> list[UUID]:
+    def case_ids_upto(self, upto: int) -> list[UUID]:
         """Every case with an event at a position up to ``upto``, in id order."""
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(self.case_ids_statement, (upto,))
             return [row[0] for row in curs.fetchall()]
 
-    def select_cases(self, case_ids: Sequence[UUID], upto: int) -> list[SealedNotification]:
+    def cases_upto(self, case_ids: Sequence[UUID], upto: int) -> list[LogRecord]:
         """The log entries of these cases up to position ``upto``, by case and version (what
         a rebuild reads, case by case)."""
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
@@ -609,7 +608,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 row = curs.fetchone()
                 return None if row is None else row["max"]
 
-    # --- the case index (domain.application.CaseIndex) ---
+    # --- the case index ---
 
     def seals(self, case_id: UUID) -> dict[int, Seal]:
         """Version -> position in the global log and hash of each stored event of a case.
@@ -639,7 +638,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             return {row["event_id"]: (row["case_id"], row["version"]) for row in curs.fetchall()}
 
     def verify(self, case_id: UUID | None = None) -> VerificationReport:
-        """Recompute every hash and check every chain and the log (``infra.integrity``).
+        """Recompute every hash and check every chain and the log (``domain.integrity``).
 
         Notes the horizon (every transaction below it has ended), runs a sequencer pass, which
         sequences at least up to it (if it fails, verification goes on and reports what is not
@@ -703,16 +702,24 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 )
                 return verify(rows, entries, whole_log=case_id is None)
 
-    def grant_writer(self, role: str) -> None:
+    def grant_writer(self, role: str, password: str | None = None) -> None:
         """Let ``role`` record and read, and nothing more: SELECT on the store, INSERT into
         the events table's own columns (not ``row_id`` nor ``tx_id``), no write to the log
-        (it sequences through the ``SECURITY DEFINER`` function)."""
+        (it sequences through the ``SECURITY DEFINER`` function). The role is created if
+        missing; an existing one keeps its password unless ``password`` is given."""
         names = {**self.names, "role": Identifier(role)}
 
         def sql(text: str) -> Composed:
             return SQL(text).format(**names)
 
         with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            verb = "ALTER" if curs.fetchone() else "CREATE"
+            if password:
+                statement = SQL(verb + " ROLE {} LOGIN PASSWORD {}")
+                curs.execute(statement.format(names["role"], password))
+            elif verb == "CREATE":
+                curs.execute(sql("CREATE ROLE {role} LOGIN"))
             curs.execute(sql("GRANT USAGE ON SCHEMA {schema} TO {role}"))
             curs.execute(
                 sql("REVOKE ALL ON {schema}.{events}, {schema}.{log}, {schema}.{state} FROM {role}")
@@ -722,3 +729,18 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             )
             curs.execute(sql("GRANT INSERT ({insertable}) ON {schema}.{events} TO {role}"))
             curs.execute(sql("GRANT EXECUTE ON FUNCTION {schema}.{sequence} TO {role}"))
+
+    # --- the rest of the store interface (domain.store.Store) ---
+
+    def head(self) -> int:
+        return int(self.max_notification_id() or 0)
+
+    def log_after(
+        self, position: int, limit: int, types: Sequence[str] = ()
+    ) -> list[LogRecord]:
+        found = self.select_notifications(position, limit, topics=types, inclusive_of_start=False)
+        return cast(list[LogRecord], found)
+
+    @property
+    def log_channel(self) -> str | None:
+        return self.channel_name

@@ -6,14 +6,19 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, Notification, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    Notification,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from domain.application import Seal
-from infra.integrity import (
+from domain.integrity import (
     GENESIS,
     LogRow,
     StoredRow,
@@ -23,9 +28,9 @@ from infra.integrity import (
     utc_text,
     verify,
 )
+from domain.store import LogRecord, Seal
 from infra.recorders.common import (
     EVENTS_TABLE,
-    SealedNotification,
     as_uuid,
     case_stored,
     log_table_name,
@@ -215,7 +220,7 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             f"FROM {self.log_table} l JOIN {self.events_table_name} e ON e.row_id = l.row_id"
         )
 
-    def select_case_ids(self, upto: int) -> list[UUID]:
+    def case_ids_upto(self, upto: int) -> list[UUID]:
         """Every case with an event at a position up to ``upto``, in id order."""
         with self.datastore.transaction(commit=False) as c:
             c.execute(
@@ -225,7 +230,7 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             )
             return [UUID(row[0]) for row in c.fetchall()]
 
-    def select_cases(self, case_ids: Sequence[UUID], upto: int) -> list[SealedNotification]:
+    def cases_upto(self, case_ids: Sequence[UUID], upto: int) -> list[LogRecord]:
         """The log entries of these cases up to position ``upto``, by case and version (what
         a rebuild reads, case by case)."""
         marks = ",".join("?" * len(case_ids))
@@ -242,7 +247,7 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         c.execute(f"SELECT MAX(position) FROM {self.log_table}")
         return c.fetchone()[0] or 0  # type: ignore[no-any-return]
 
-    # --- the case index (domain.application.CaseIndex) ---
+    # --- the case index ---
 
     def seals(self, case_id: UUID) -> dict[int, Seal]:
         """Version -> position in the global log and hash of each stored event of a case."""
@@ -268,7 +273,7 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             return {row[0]: (UUID(row[1]), row[2]) for row in c.fetchall()}
 
     def verify(self, case_id: UUID | None = None) -> VerificationReport:
-        """Recompute every hash and check every chain and the log (``infra.integrity``).
+        """Recompute every hash and check every chain and the log (``domain.integrity``).
 
         Here every event must have a position: the log is written in the same transaction.
         """
@@ -312,3 +317,25 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 for r in iter(c.fetchone, None)
             )
             return verify(rows, log, whole_log=case_id is None)
+
+    # --- the rest of the store interface (domain.store.Store) ---
+
+    def head(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            return self._max_notification_id(c)
+
+    def log_after(
+        self, position: int, limit: int, types: Sequence[str] = ()
+    ) -> list[LogRecord]:
+        found = self.select_notifications(position, limit, topics=types, inclusive_of_start=False)
+        return cast(list[LogRecord], found)
+
+    def grant_writer(self, role: str, password: str | None = None) -> None:
+        raise ProgrammingError("database roles exist only on PostgreSQL")
+
+    def analyze(self) -> None:
+        """Nothing to do: SQLite plans these reads well without statistics."""
+
+    @property
+    def log_channel(self) -> str | None:
+        return None  # no LISTEN: readers poll

@@ -246,7 +246,9 @@ def test_ready_is_503_and_names_the_error_when_a_read_model_has_stopped(settings
     from infra.store import build_application
     from projections import read_models
     from projections.db import ViewDatabase
-    from projections.runtime import ProjectionFailed, Runner, ensure
+    from projections.generations import ensure
+    from projections.projector import ProjectionFailed
+    from projections.runner import Runner
     from tests.projections.test_runtime import BrokenTimeline
 
     quiet = settings.model_copy(update={"run_projections": False})

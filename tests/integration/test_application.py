@@ -69,7 +69,7 @@ def open_case(ledger: CaseLedger) -> UUID:
 
 def all_positions(ledger: CaseLedger) -> list[int]:
     """Every global position in the store, whatever the case."""
-    return [n.id for n in ledger.recorder.select_notifications(start=None, limit=1_000_000)]
+    return [n.position for n in ledger.log_after(0, 1_000_000)]
 
 
 @pytest.fixture

@@ -245,10 +245,8 @@ def test_the_same_opening_submitted_concurrently_opens_one_case(
     results = [o for o in outcomes if isinstance(o, Recorded)]
     assert len({(r.case_id, r.version, r.position) for r in results}) == 1
     assert sum(r.created for r in results) == 1
-    notifications = ledger.recorder.select_notifications(start=None, limit=1000)
-    assert [(n.originator_id, n.originator_version) for n in notifications] == [
-        (results[0].case_id, 1)
-    ]
+    logged = ledger.log_after(0, 1000)
+    assert [(n.entry.case_id, n.entry.version) for n in logged] == [(str(results[0].case_id), 1)]
 
 
 def closing_event() -> NewEvent:
@@ -272,7 +270,7 @@ def test_a_process_whose_copy_of_a_case_was_overtaken_appends_after_the_other_pr
     assert recorded.version == 4
     texts = [e.data.get("text") for e in here.get_case(case_id).entries]
     assert texts == [None, "first, here", "then, elsewhere", "then, here again"]
-    report = here.recorder.verify(case_id)  # type: ignore[attr-defined]
+    report = here.verify(case_id)
     assert report.ok, report
 
 

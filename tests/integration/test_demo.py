@@ -25,13 +25,13 @@ SOME_PEOPLE = 60
 def stored_cases(app: CaseLedger) -> dict[UUID, list[Entry]]:
     """Every case in the store, read back through the application, in store order."""
     case_ids: dict[UUID, None] = {}
-    start = 1
+    after = 0
     while True:
-        page = app.recorder.select_notifications(start=start, limit=1000)
+        page = app.log_after(after, 1000)
         if not page:
             break
-        case_ids.update(dict.fromkeys(UUID(str(n.originator_id)) for n in page))
-        start = page[-1].id + 1
+        case_ids.update(dict.fromkeys(UUID(n.entry.case_id) for n in page))
+        after = page[-1].position
     return {case_id: app.get_case(case_id).entries for case_id in case_ids}
 
 

@@ -50,13 +50,11 @@ class Tail:
     def follow(self) -> None:
         while True:
             finishing = self.done.is_set()
-            page = self.ledger.recorder.select_notifications(
-                start=self.last, limit=PAGE, inclusive_of_start=False
-            )
+            page = self.ledger.log_after(self.last, PAGE)
             for n in page:
-                if n.id != self.last + 1:
-                    self.out_of_order.append(f"position {n.id} after {self.last}")
-                self.seen.append((n.id, n.event_id))
+                if n.position != self.last + 1:
+                    self.out_of_order.append(f"position {n.position} after {self.last}")
+                self.seen.append((n.position, n.entry.event_id))
             if not page:
                 if finishing:
                     return
@@ -106,7 +104,7 @@ def ledgers(settings: Settings) -> Iterator[list[CaseLedger]]:
 
 
 def all_event_ids(ledger: CaseLedger) -> list[str]:
-    return [n.event_id for n in ledger.recorder.select_notifications(start=None, limit=10**6)]
+    return [n.entry.event_id for n in ledger.log_after(0, 10**6)]
 
 
 def test_a_tailing_reader_sees_every_committed_event_once_in_log_order(
@@ -287,7 +285,7 @@ def test_verifying_while_writers_append_finds_a_healthy_store_healthy(
 
     def inspect() -> None:
         while not done.is_set():
-            reports.append(inspector.recorder.verify())
+            reports.append(inspector.verify())
 
     thread = threading.Thread(target=inspect)
     thread.start()

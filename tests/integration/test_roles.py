@@ -86,7 +86,7 @@ def test_the_application_records_and_verifies_as_a_role_that_can_only_insert_and
         )
 
         assert (opened.position, noted.position) == (1, 2)
-        assert ledger.recorder.verify().summary().startswith("verified 2 events in 1 cases")
+        assert ledger.verify().summary().startswith("verified 2 events in 1 cases")
     finally:
         ledger.close()
 
@@ -200,7 +200,7 @@ def test_a_rebuild_that_changes_a_read_models_columns_keeps_the_readers_grant(
     from infra.store import build_runner
     from projections.caseload import CASELOAD, Caseload
     from projections.model import col
-    from projections.runtime import rebuild
+    from projections.rebuild import rebuild
 
     class WiderCaseload(Caseload):  # a later layout: a column of another type
         tables: ClassVar = (

@@ -149,7 +149,7 @@ def test_queries_by_event_id_case_and_time_are_indexed(db: Database) -> None:
 
 
 def spec_hash(previous: bytes, row: dict[str, Any]) -> bytes:
-    """The chain as the README and ``infra/integrity.py`` specify it, written out again."""
+    """The chain as the README and ``domain/integrity.py`` specify it, written out again."""
     fields = [
         b"caseledger/1",
         row["event_id"].encode(),
@@ -207,12 +207,12 @@ def test_the_database_refuses_to_change_or_remove_recorded_events(
     ledger: CaseLedger, db: Database, statement: str
 ) -> None:
     case_with_notes(ledger, 1)
-    before = ledger.recorder.verify()
+    before = ledger.verify()
 
     with pytest.raises((sqlite3.IntegrityError, psycopg.Error), match="append-only"):
         db.run(statement, triggers=True)
 
-    after = ledger.recorder.verify()
+    after = ledger.verify()
     assert after.ok and after.events == before.events == 2
 
 
@@ -225,7 +225,7 @@ def test_truncating_the_events_table_is_refused(
     with pytest.raises(psycopg.Error, match="append-only: TRUNCATE refused"):
         db.run(f"TRUNCATE {EVENTS} CASCADE", triggers=True)
 
-    assert ledger.recorder.verify().events == 2
+    assert ledger.verify().events == 2
 
 
 # --- verification --------------------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_an_untouched_store_verifies(ledger: CaseLedger) -> None:
     for notes in (0, 3, 5):
         case_with_notes(ledger, notes)
 
-    report = ledger.recorder.verify()
+    report = ledger.verify()
 
     assert report.ok
     assert report.summary().startswith("verified 11 events in 3 cases")
@@ -253,7 +253,7 @@ def test_a_changed_payload_byte_is_detected_and_located(ledger: CaseLedger, db: 
         (altered, db.key(case_id)),
     )
 
-    report = ledger.recorder.verify()
+    report = ledger.verify()
     assert not report.ok
     first = report.first_broken
     assert (first.kind, first.case_id, first.version) == ("hash_mismatch", case_id, 2)
@@ -271,7 +271,7 @@ def test_a_changed_actor_is_detected_and_located(ledger: CaseLedger, db: Databas
         ('{"id":"someone-else","role":"commune_police","unit":"01.004.00127"}', db.key(case_id)),
     )
 
-    first = ledger.recorder.verify(case_id).first_broken
+    first = ledger.verify(case_id).first_broken
     assert (first.kind, first.case_id, first.version) == ("hash_mismatch", case_id, 3)
     assert first.event_id == event_id_of(ledger, case_id, 3)
 
@@ -286,7 +286,7 @@ def test_removing_the_last_event_of_a_case_is_detected_and_located(
 
     db.run(f"DELETE FROM {EVENTS} WHERE case_id={m} AND version=4", (db.key(case_id),))
 
-    report = ledger.recorder.verify()
+    report = ledger.verify()
     first = report.first_broken
     assert (first.kind, first.case_id, first.version) == ("event_missing", case_id, 4)
     assert first.event_id == removed and first.position is not None
@@ -300,7 +300,7 @@ def test_removing_a_middle_event_is_detected_and_located(ledger: CaseLedger, db:
 
     db.run(f"DELETE FROM {EVENTS} WHERE case_id={m} AND version=2", (db.key(case_id),))
 
-    report = ledger.recorder.verify()
+    report = ledger.verify()
     first = report.first_broken
     assert (first.case_id, first.version, first.event_id) == (case_id, 2, removed)
     kinds = {(p.kind, p.version) for p in report.problems}
@@ -318,7 +318,7 @@ def test_removing_an_event_and_its_log_entry_leaves_a_gap_in_the_log(
     db.run(f"DELETE FROM {EVENTS} WHERE case_id={m} AND version=3", (db.key(case_id),))
     db.run(f"DELETE FROM {LOG} WHERE position={m}", (position,))
 
-    report = ledger.recorder.verify()
+    report = ledger.verify()
     assert [(p.kind, p.position) for p in report.problems] == [("log_gap", position)]
 
 
@@ -337,7 +337,7 @@ def test_swapped_payloads_are_detected_at_the_first_of_the_two(
             (bytes(payload), db.key(case_id), version),
         )
 
-    report = ledger.recorder.verify()
+    report = ledger.verify()
     assert [(p.kind, p.version) for p in report.problems] == [
         ("hash_mismatch", 2),
         ("hash_mismatch", 3),
@@ -354,8 +354,8 @@ def test_verification_of_one_case_ignores_damage_elsewhere(
 
     db.run(f"DELETE FROM {EVENTS} WHERE case_id={m} AND version=2", (db.key(damaged),))
 
-    assert ledger.recorder.verify(intact).summary() == "verified 3 events in 1 cases"
-    assert not ledger.recorder.verify(damaged).ok
+    assert ledger.verify(intact).summary() == "verified 3 events in 1 cases"
+    assert not ledger.verify(damaged).ok
 
 
 # --- the command and the route ------------------------------------------------------------
@@ -447,11 +447,11 @@ def test_a_case_rewritten_with_recomputed_hashes_is_caught_by_the_log_seal(
         (forged, digest, db.key(case_id)),
     )
 
-    report = ledger.recorder.verify()
+    report = ledger.verify()
     assert [(p.kind, p.case_id, p.version, p.event_id) for p in report.problems] == [
         ("event_replaced", case_id, 3, rewritten)
     ]
-    assert ledger.recorder.verify(case_id).first_broken.kind == "event_replaced"
+    assert ledger.verify(case_id).first_broken.kind == "event_replaced"
 
 
 def test_reordered_log_entries_are_detected(ledger: CaseLedger, db: Database) -> None:
@@ -470,21 +470,21 @@ def test_reordered_log_entries_are_detected(ledger: CaseLedger, db: Database) ->
             (position, *entry),
         )
 
-    report = ledger.recorder.verify()
+    report = ledger.verify()
     assert report.first_broken.kind == "log_hash_mismatch"
     assert report.first_broken.position == 2
 
 
 def test_the_verified_head_is_the_last_position_and_its_log_hash(ledger: CaseLedger) -> None:
     case_with_notes(ledger, 2)
-    entries = ledger.recorder.select_notifications(start=None, limit=100)
+    entries = ledger.log_after(0, 100)
 
-    report = ledger.recorder.verify()
+    report = ledger.verify()
 
-    assert report.head_position == entries[-1].id == 3
+    assert report.head_position == entries[-1].position == 3
     previous = hashlib.sha256(b"caseledger genesis").digest()
     for n in entries:
-        previous = hashlib.sha256(previous + n.id.to_bytes(8, "big") + n.hash).digest()
+        previous = hashlib.sha256(previous + n.position.to_bytes(8, "big") + n.hash).digest()
     assert report.head_hash == previous.hex()
 
 
@@ -512,7 +512,7 @@ def test_on_sqlite_an_event_missing_from_the_log_is_reported(
 
     db.run(f"DELETE FROM {LOG} WHERE position = 3")
 
-    first = ledger.recorder.verify().first_broken
+    first = ledger.verify().first_broken
     assert (first.kind, first.case_id, first.version) == ("not_in_log", case_id, 3)
 
 
@@ -525,7 +525,7 @@ def test_on_postgres_a_removed_log_entry_is_sequenced_again_identically(
 
     db.run(f"DELETE FROM {LOG} WHERE position = 3")
 
-    assert ledger.recorder.verify().ok
+    assert ledger.verify().ok
     assert db.run(f"SELECT * FROM {LOG} ORDER BY position", triggers=True) == before
 
 
@@ -549,7 +549,7 @@ def test_after_a_restore_into_a_cluster_behind_the_stored_ids_writes_wait_for_mi
     migrated.close()
 
     assert recorded.position == 3
-    assert ledger.recorder.verify().summary().startswith("verified 3 events in 1 cases")
+    assert ledger.verify().summary().startswith("verified 3 events in 1 cases")
 
 
 def test_a_store_left_by_the_earlier_layout_is_refused_with_a_clear_message(

@@ -13,7 +13,8 @@ from domain.application import CaseLedger
 from infra.settings import Settings
 from projections import read_models
 from projections.db import ViewDatabase, as_json
-from projections.runtime import Runner, ensure
+from projections.generations import ensure
+from projections.runner import Runner
 from tests.compliance.scenario import VN
 
 

@@ -8,7 +8,8 @@ from datetime import date
 from domain.application import CaseLedger
 from projections import caseload, inspections, timeline
 from projections.db import ViewDatabase
-from projections.runtime import Runner, states
+from projections.generations import active_generations
+from projections.runner import Runner
 from tests.compliance.scenario import COMMUNE, COMMUNE_POLICE, Scenario
 from tests.projections.conftest import Clock
 
@@ -79,7 +80,7 @@ def test_caseload_shows_the_next_deadline_and_a_passed_one_without_any_new_event
     assert (row["next_due_rule"], row["next_due_on"], row["overdue"]) == ("U3", "2023-03-09", False)
     assert row["next_due_step"]
     assert inspections.findings(views, COMMUNE, rule="U3") == ([], 0)
-    position = states(views)[0].position
+    position = active_generations(views)[0].position
 
     # Check: the deadline passes; nothing is recorded; the scheduler re-judges the case
     clock.set("2023-03-10 08:00")
@@ -95,7 +96,7 @@ def test_caseload_shows_the_next_deadline_and_a_passed_one_without_any_new_event
     )
     steps = {s["step"]: s for s in timeline.of_case(views, case_id(case))}
     assert any(s["status"] == "missing" for s in steps.values())
-    assert all(s.position == position for s in states(views))  # no event was applied
+    assert all(s.position == position for s in active_generations(views))  # no event was applied
 
 
 def test_a_closed_case_leaves_the_active_caseload(

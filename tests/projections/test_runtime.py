@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -17,11 +18,16 @@ import pytest
 from domain.application import CaseLedger
 from infra.demo import generate
 from infra.settings import Settings
-from infra.store import build_runner
-from projections import caseload, read_models
-from projections.db import Moves, ViewDatabase
+from infra.store import build_application, build_runner
+from projections import caseload, freshness, read_models
+from projections.db import ViewDatabase, views_channel
+from projections.freshness import wait_for
+from projections.generations import active_generations
 from projections.model import CaseView, Row
-from projections.runtime import ProjectionFailed, Runner, rebuild, states, wait_for
+from projections.notices import Notices
+from projections.projector import ProjectionFailed
+from projections.rebuild import rebuild
+from projections.runner import Runner
 from projections.timeline import Timeline
 from tests.compliance.scenario import COMMUNE
 from tests.integration.stories import ACTOR, note
@@ -36,11 +42,11 @@ def demo(ledger: CaseLedger, clock: Clock) -> int:
     """Forty life courses recorded; returns the log's head position."""
     generate(ledger, people=40, seed=7)
     clock.set(AS_OF)
-    return int(ledger.recorder.max_notification_id())
+    return ledger.head()
 
 
 def positions(views: ViewDatabase) -> dict[str, int]:
-    return {s.name: s.position for s in states(views)}
+    return {s.name: s.position for s in active_generations(views)}
 
 
 def test_many_small_batches_give_the_same_rows_as_one_rebuild(
@@ -53,7 +59,8 @@ def test_many_small_batches_give_the_same_rows_as_one_rebuild(
     rebuild(make_runner(ledger, views, clock, batch=5000), read_models())
 
     assert positions(views) == {"caseload": demo, "inspections": demo, "timeline": demo}
-    assert {s.name: s.events for s in states(views)} == positions(views)  # each event once
+    # each event once
+    assert {s.name: s.events for s in active_generations(views)} == positions(views)
     assert snapshot(views) == live
     assert len(live["caseledger_caseload"]) == len(live["caseledger_caseload_cases"]) > 30
 
@@ -85,7 +92,7 @@ def test_two_runners_at_once_apply_each_event_exactly_once(
     for t in threads:
         t.join()
 
-    assert {s.name: s.events for s in states(views)} == {
+    assert {s.name: s.events for s in active_generations(views)} == {
         "caseload": demo,
         "inspections": demo,
         "timeline": demo,
@@ -100,7 +107,7 @@ def test_events_written_while_the_runner_follows_the_log_all_reach_the_read_mode
 ):
     runner = make_runner(ledger, views, clock, poll_seconds=0.01)
     thread = runner.start()
-    cases = sorted({n.originator_id for n in ledger.recorder.select_notifications(1, 5000)})
+    cases = sorted({UUID(n.entry.case_id) for n in ledger.log_after(0, 5000)})
 
     def write(worker: int) -> None:
         for i in range(10):
@@ -111,7 +118,7 @@ def test_events_written_while_the_runner_follows_the_log_all_reach_the_read_mode
         w.start()
     for w in writers:
         w.join()
-    head = int(ledger.recorder.max_notification_id())
+    head = ledger.head()
     deadline = time.monotonic() + 30
     while min(positions(views).values()) < head and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -120,7 +127,7 @@ def test_events_written_while_the_runner_follows_the_log_all_reach_the_read_mode
 
     assert head == demo + 40
     assert positions(views) == {"caseload": head, "inspections": head, "timeline": head}
-    assert {s.name: s.events for s in states(views)} == positions(views)
+    assert {s.name: s.events for s in active_generations(views)} == positions(views)
     live = snapshot(views)
     rebuild(make_runner(ledger, views, clock), read_models())
     assert snapshot(views) == live
@@ -140,23 +147,23 @@ class BrokenTimeline(Timeline):
 def test_a_failing_handler_stops_its_read_model_loudly_and_a_restart_resumes_it(
     ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
 ):
-    first = ledger.recorder.select_notifications(start=1, limit=300)[-1]
-    BrokenTimeline.victim = str(first.originator_id)
+    first = ledger.log_after(0, 300)[-1]
+    BrokenTimeline.victim = first.entry.case_id
     models = [m for m in read_models() if m.name != "timeline"] + [BrokenTimeline()]
     broken = Runner(ledger, views, models, clock=clock, batch=100, recheck_seconds=0)
 
     with pytest.raises(ProjectionFailed, match="cannot lay out this case"):
         broken.catch_up()
 
-    found = {s.name: s for s in states(views)}
+    found = {s.name: s for s in active_generations(views)}
     assert found["caseload"].position == demo  # the others went on
     stopped = found["timeline"]
-    assert stopped.position < first.id  # the failing batch was not applied
+    assert stopped.position < first.position  # the failing batch was not applied
     assert "cannot lay out this case" in stopped.error
     assert stopped.error_position == stopped.position + 1
     # Check: a runner restarted (the bug fixed) resumes where it stopped, and clears the error
     make_runner(ledger, views, clock).catch_up()
-    found = {s.name: s for s in states(views)}
+    found = {s.name: s for s in active_generations(views)}
     assert (found["timeline"].position, found["timeline"].error) == (demo, None)
     assert found["timeline"].events == demo
 
@@ -176,18 +183,18 @@ class DuplicatingTimeline(Timeline):
 def test_rows_the_database_refuses_stop_only_that_read_model(
     ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
 ):
-    first = ledger.recorder.select_notifications(start=1, limit=300)[-1]
-    DuplicatingTimeline.victim = str(first.originator_id)
+    first = ledger.log_after(0, 300)[-1]
+    DuplicatingTimeline.victim = first.entry.case_id
     models = [m for m in read_models() if m.name != "timeline"] + [DuplicatingTimeline()]
     broken = Runner(ledger, views, models, clock=clock, batch=100, recheck_seconds=0)
 
     with pytest.raises(ProjectionFailed, match="rows refused"):
         broken.catch_up()
 
-    found = {s.name: s for s in states(views)}
+    found = {s.name: s for s in active_generations(views)}
     assert found["caseload"].position == found["inspections"].position == demo
     stopped = found["timeline"]
-    assert stopped.position < first.id  # nothing of the refused batch was written
+    assert stopped.position < first.position  # nothing of the refused batch was written
     assert stopped.error_position == stopped.position + 1
     make_runner(ledger, views, clock).catch_up()  # the bug fixed: it resumes
     assert positions(views)["timeline"] == demo
@@ -199,7 +206,7 @@ def test_rows_the_database_refuses_stop_only_that_read_model(
 def test_events_recorded_while_a_rebuild_runs_reach_its_new_copy(
     ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
 ):
-    case = ledger.recorder.select_notifications(start=1, limit=1)[0].originator_id
+    case = UUID(ledger.log_after(0, 1)[0].entry.case_id)
     written: list[int] = []
 
     def progress(applied: int) -> None:  # after the fill's first transaction: past its head
@@ -236,7 +243,7 @@ def test_reads_are_served_from_the_live_copy_until_a_rebuild_switches(
     assert len(seen_during) > 3
     assert set(seen_during) == {caseload.query(views, "01", limit=500)[1]}  # never empty
     assert snapshot(views) == before
-    assert {s.generation for s in states(views)} == {2}
+    assert {s.generation for s in active_generations(views)} == {2}
     assert not views.exists("caseledger_caseload_g1")
 
 
@@ -358,7 +365,7 @@ def test_killing_the_runner_process_mid_batch_then_restarting_gives_the_same_row
     finally:
         restarted.send_signal(signal.SIGTERM)
         restarted.wait(15)
-    assert {s.name: s.events for s in states(views)} == {
+    assert {s.name: s.events for s in active_generations(views)} == {
         "caseload": demo,
         "inspections": demo,
         "timeline": demo,
@@ -371,13 +378,13 @@ def test_killing_the_runner_process_mid_batch_then_restarting_gives_the_same_row
 def test_the_case_book_loads_a_case_whole_when_the_log_shows_only_its_later_events(
     ledger: CaseLedger, demo: int
 ):
-    from projections.runtime import CaseBook, Feed
+    from projections.feed import CaseBook, Feed
 
     book = CaseBook(ledger, size=3)
     feed = Feed(ledger, book)
     middle = feed.after(demo // 2, 500)  # starts inside cases, and fills the book past its size
 
-    for _, entry in middle:
+    for entry in (logged.entry for logged in middle):
         entries = book.entries(entry.case_id, entry.version)
         stored = ledger.get_case(UUID(entry.case_id)).entries[: entry.version]
         assert [e.event_id for e in entries] == [e.event_id for e in stored]
@@ -390,10 +397,10 @@ def test_a_rebuild_shared_by_worker_processes_gives_the_same_rows(
     live = snapshot(views)
     builder = make_runner(ledger, views, clock, batch=100)  # 5 cases a transaction
 
-    rebuild(builder, read_models(), workers=2, settings=settings)
+    rebuild(builder, read_models(), workers=2, ledger_factory=partial(build_application, settings))
 
     assert snapshot(views) == live
-    assert {s.position for s in states(views)} == {demo}
+    assert {s.position for s in active_generations(views)} == {demo}
 
 
 def test_events_recorded_after_the_runners_clock_are_judged_all_the_same(
@@ -410,12 +417,12 @@ def test_events_recorded_after_the_runners_clock_are_judged_all_the_same(
 def test_a_second_rebuild_while_one_runs_is_refused(
     ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
 ):
-    from projections.runtime import RebuildRunning, _one_rebuild_at_a_time
+    from projections.rebuild import RebuildRunning, _one_rebuild_at_a_time
 
     with _one_rebuild_at_a_time(views), pytest.raises(RebuildRunning):
         rebuild(make_runner(ledger, views, clock), read_models())
 
-    assert {s.generation for s in states(views)} == {1}
+    assert {s.generation for s in active_generations(views)} == {1}
 
 
 def test_the_store_being_away_does_not_stop_a_read_model(
@@ -430,9 +437,9 @@ def test_the_store_being_away_does_not_stop_a_read_model(
         runner.run_once()
 
     assert runner.failed == {}
-    assert all(s.error is None and s.position == 0 for s in states(views))
+    assert all(s.error is None and s.position == 0 for s in active_generations(views))
     make_runner(ledger, views, clock).catch_up()  # back: it goes on
-    assert {s.position for s in states(views)} == {demo}
+    assert {s.position for s in active_generations(views)} == {demo}
 
 
 @pytest.mark.parametrize("where", ["the log", "a case's earlier events"])
@@ -449,7 +456,7 @@ def test_an_event_that_cannot_be_read_stops_every_read_model_loudly(
     assert runner.run_once() == 0
 
     assert set(runner.failed) == {"caseload", "inspections", "timeline"}
-    assert all("no upcaster for v3" in (s.error or "") for s in states(views))
+    assert all("no upcaster for v3" in (s.error or "") for s in active_generations(views))
 
 
 def test_a_runner_starting_on_a_long_log_fills_its_new_read_models_case_by_case(
@@ -459,7 +466,8 @@ def test_a_runner_starting_on_a_long_log_fills_its_new_read_models_case_by_case(
     followed = snapshot(views)
     runner = make_runner(ledger, views, clock)
     runner.fill_from = 1  # this log counts as long
-    for state in states(views):  # as if the read models were new: back to position 0, no rows
+    # as if the read models were new: back to position 0, no rows
+    for state in active_generations(views):
         with views.transaction() as tx:
             tx.execute(
                 "UPDATE caseledger_projections SET position = 0, events = 0 WHERE name = ?",
@@ -475,7 +483,8 @@ def test_a_runner_starting_on_a_long_log_fills_its_new_read_models_case_by_case(
     runner.stop()
     thread.join(10)
 
-    assert {s.generation for s in states(views)} == {2}  # filled by a rebuild, not followed
+    # filled by a rebuild, not followed
+    assert {s.generation for s in active_generations(views)} == {2}
     assert snapshot(views) == followed
 
 
@@ -484,29 +493,35 @@ def test_a_reader_waiting_for_its_write_wakes_when_the_runner_applies_it_not_at_
     ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int, monkeypatch: Any
 ):
     # polls so slow that only the runner's announcement can wake the reader within the test
-    monkeypatch.setattr(Moves, "POLL_SECONDS", 60.0)
-    monkeypatch.setattr(Moves, "LISTENING_SECONDS", 60.0)
+    monkeypatch.setattr(freshness, "POLL_SECONDS", 60.0)
+    monkeypatch.setattr(freshness, "LISTENING_SECONDS", 60.0)
+    notices = Notices(views.listen_conninfo(), [views_channel(views.settings)])
     runner = make_runner(ledger, views, clock)
     runner.catch_up()
-    case = next(iter(ledger.recorder.select_notifications(1, 1))).originator_id
+    case = UUID(ledger.log_after(0, 1)[0].entry.case_id)
     [recorded] = ledger.append(case, [note("after the read model caught up")], ACTOR)
     woke: list[bool] = []
     reader = threading.Thread(
-        target=lambda: woke.append(wait_for(views, ["caseload"], recorded.position, 30.0))
+        target=lambda: woke.append(
+            wait_for(views, notices, ["caseload"], recorded.position, 30.0)
+        )
     )
     waiting = threading.Event()
-    wait = Moves.wait
+    wait = Notices.wait
 
-    def waits(moves: Moves, mark: int, timeout: float) -> None:
-        if moves.listening:
+    def waits(self: Notices, channel: str | None, mark: int, timeout: float, poll: float) -> None:
+        if self.listening:
             waiting.set()
-        wait(moves, mark, timeout)
+        wait(self, channel, mark, timeout, poll)
 
-    monkeypatch.setattr(Moves, "wait", waits)
-    reader.start()
-    assert waiting.wait(20), "the reader never waited for an announcement"
-    runner.run_once()
-    reader.join(20)
+    monkeypatch.setattr(Notices, "wait", waits)
+    try:
+        reader.start()
+        assert waiting.wait(20), "the reader never waited for an announcement"
+        runner.run_once()
+        reader.join(20)
+    finally:
+        notices.close()
 
     assert not reader.is_alive(), "the reader slept through the runner's announcement"
     assert woke == [True]
@@ -536,7 +551,7 @@ def test_the_rebuild_command_switches_one_read_model_and_status_reports_every_on
 
     assert rebuilt.exit_code == 0, rebuilt.output
     assert "rebuilt and switched: timeline (generation 2)" in rebuilt.output
-    assert {s.name: s.generation for s in states(views)} == {
+    assert {s.name: s.generation for s in active_generations(views)} == {
         "caseload": 1,
         "inspections": 1,
         "timeline": 2,
@@ -552,23 +567,25 @@ def test_the_rebuild_command_switches_one_read_model_and_status_reports_every_on
 def test_a_runner_waiting_for_the_log_wakes_when_an_event_is_sequenced_not_at_a_poll(
     ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int, monkeypatch: Any
 ):
-    from projections.runtime import _Waiter
+    from projections import runner as runner_module
 
-    monkeypatch.setattr(_Waiter, "LISTENING_SECONDS", 60.0)  # only a NOTIFY can wake it in time
+    # only a NOTIFY can wake it in time
+    monkeypatch.setattr(runner_module, "LISTENING_SECONDS", 60.0)
     waiting = threading.Event()
-    wait = _Waiter.wait
+    wait = Notices.wait
 
-    def waits(waiter: _Waiter, stop: threading.Event) -> None:
-        waiting.set()
-        wait(waiter, stop)
+    def waits(self: Notices, channel: str | None, mark: int, timeout: float, poll: float) -> None:
+        if self.listening:
+            waiting.set()
+        wait(self, channel, mark, timeout, poll)
 
-    monkeypatch.setattr(_Waiter, "wait", waits)
+    monkeypatch.setattr(Notices, "wait", waits)
     runner = make_runner(ledger, views, clock)
     runner.catch_up()
     thread = runner.start()
     try:
         assert waiting.wait(20), "the runner never waited for the log"
-        case = next(iter(ledger.recorder.select_notifications(1, 1))).originator_id
+        case = UUID(ledger.log_after(0, 1)[0].entry.case_id)
         [recorded] = ledger.append(case, [note("while the runner waits")], ACTOR)
         deadline = time.monotonic() + 20
         while min(positions(views).values()) < recorded.position:
@@ -576,7 +593,6 @@ def test_a_runner_waiting_for_the_log_wakes_when_an_event_is_sequenced_not_at_a_
             time.sleep(0.02)
     finally:
         runner.stop()
-        ledger.append(case, [note("wakes the runner to see its stop")], ACTOR)
         thread.join(20)
     assert not thread.is_alive()
     assert min(positions(views).values()) >= recorded.position
@@ -586,7 +602,7 @@ def test_the_same_events_give_the_same_rows_on_sqlite_and_on_postgresql(
     tmp_path: Any, pg_schema: str, clock: Clock
 ):
     from infra.store import build_application
-    from projections.runtime import ensure
+    from projections.generations import ensure
     from tests.conftest import pg_url
 
     clock.set(AS_OF)

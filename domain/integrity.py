@@ -239,7 +239,9 @@ def verify(
                 )
             )
 
-    removed = {(p.case_id, p.version): p.event_id for p in log_problems if p.case_id}
+    removed: dict[tuple[UUID | None, int | None], str | None] = {
+        (p.case_id, p.version): p.event_id for p in log_problems if p.case_id
+    }
     case_problems: list[Problem] = []
     for case_id, rows in groupby(events, key=lambda r: r.case_id):
         report.cases += 1
