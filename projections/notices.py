@@ -17,6 +17,7 @@ count moves, so that waiters look again at what they may have missed meanwhile.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 
@@ -37,6 +38,7 @@ class Notices:
         self._changed = threading.Condition()
         self._counts: Counter[str] = Counter()
         self._listening = False
+        self._interrupts = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if conninfo is not None and self.channels:
@@ -56,14 +58,22 @@ class Notices:
     def wait(self, channel: str | None, mark: int, timeout: float, poll: float) -> None:
         """Until ``channel`` is notified after ``mark``, or ``timeout`` seconds while
         listening, or ``poll`` seconds while not (or ``interrupt``)."""
+        key = channel or ""
         with self._changed:
-            if self._counts[channel or ""] == mark:
-                listened = self._listening and channel in self.channels
-                self._changed.wait(min(timeout, poll) if not listened else timeout)
+            listened = self._listening and channel in self.channels
+            deadline = time.monotonic() + (timeout if listened else min(timeout, poll))
+            interrupts = self._interrupts
+            # another channel's notification wakes the condition too: wait on for this one
+            while self._counts[key] == mark and self._interrupts == interrupts:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._changed.wait(left)
 
     def interrupt(self) -> None:
         """Wake every waiter now (one that stops should not sleep out its wait)."""
         with self._changed:
+            self._interrupts += 1
             self._changed.notify_all()
 
     def close(self) -> None:
