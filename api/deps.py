@@ -22,6 +22,10 @@ class Unauthenticated(Exception):
         self.detail, self.field = detail, field
 
 
+BIGINT = 2**63 - 1
+"""The largest integer both stores hold: the bound of every integer a client passes."""
+
+
 class InvalidQuery(CaseLedgerError):
     """A query parameter that cannot be served (422, naming the parameter)."""
 
@@ -82,6 +86,7 @@ class ReadAfter:
             int | None,
             Query(
                 ge=0,
+                le=BIGINT,
                 description="wait until the read model has applied this log position "
                 "(the `position` a write answered)",
             ),
@@ -93,8 +98,8 @@ class ReadAfter:
         views = get_views(request)
         if min_position is not None:
             head = get_ledger(request).head()
-            if min_position > head:  # nothing to wait for: no such position yet
-                raise ReadModelBehind(
+            if min_position > head:  # every process reads the same head: the client's error
+                raise InvalidQuery(
                     f"position {min_position} is beyond the log's last position ({head})",
                     field="min_position",
                 )

@@ -38,7 +38,7 @@ def demo(
     seed: int = typer.Option(1, help="random seed (same seed, same data)"),
 ) -> None:
     """Record N plausible life courses in one province, through the domain."""
-    from infra.demo import generate
+    from infra.demo import DemoAlreadyRecorded, generate
     from infra.logging import configure_logging
     from infra.store import build_application
 
@@ -47,6 +47,9 @@ def demo(
     ledger = build_application(settings)
     try:
         summary = generate(ledger, people=people, seed=seed)
+    except DemoAlreadyRecorded as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from None
     finally:
         ledger.close()
     typer.echo(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import ActorDep, ReadAfter, ViewsDep
+from api.deps import BIGINT, ActorDep, ReadAfter, ViewsDep
 from api.schemas import CaseloadEntryPublic, CaseloadPagePublic, Stage
 from domain.events import UNIT_CODE_PATTERN
 from projections import caseload
@@ -28,7 +28,7 @@ def list_caseload(
     stage: Stage | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=BIGINT)] = 0,
 ) -> CaseloadPagePublic:
     """Active cases under a unit: stage, last contact, next due action; overdue first."""
     rows, total = caseload.query(views, unit, assignee, stage, overdue, limit, offset)

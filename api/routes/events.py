@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ActorDep, LedgerDep
+from api.deps import BIGINT, ActorDep, LedgerDep
 from api.schemas import LogEventPublic, LogPagePublic
 from domain.errors import FieldError, InvalidEvent
 from domain.events import CATALOGUE
@@ -18,7 +18,9 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
 def read_log(
     ledger: LedgerDep,
     actor: ActorDep,
-    after: Annotated[int, Query(ge=0, description="the last position already read")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=BIGINT, description="the last position already read")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     types: Annotated[
         str | None, Query(description="comma-separated event types, e.g. CaseOpened,CaseClosed")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import ActorDep, InvalidQuery, ReadAfter, ViewsDep
+from api.deps import BIGINT, ActorDep, InvalidQuery, ReadAfter, ViewsDep
 from api.routes.caseloads import UnitQuery
 from api.schemas import FindingPublic, FindingsPagePublic, InspectionReportPublic
 from projections import inspections
@@ -34,7 +34,7 @@ def list_findings(
     rule: Annotated[str | None, Query(max_length=32, description="rule id, e.g. C7")] = None,
     status: Literal["open", "resolved"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=BIGINT)] = 0,
 ) -> FindingsPagePublic:
     """Findings of cases managed under a unit, detected in a period, oldest first."""
     _check_period(start, to)

@@ -26,7 +26,7 @@ Modules: ``world`` (time and law dates, the province's data tables, org units an
 and ``generator`` (``generate``).
 """
 
-from infra.demo.generator import DemoSummary, generate
+from infra.demo.generator import DemoAlreadyRecorded, DemoSummary, generate
 from infra.demo.showcase import SHOWCASE
 
-__all__ = ["SHOWCASE", "DemoSummary", "generate"]
+__all__ = ["SHOWCASE", "DemoAlreadyRecorded", "DemoSummary", "generate"]

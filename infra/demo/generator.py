@@ -9,12 +9,15 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from eventsourcing.persistence import RecordConflictError
+
 from domain.application import CaseLedger
 from infra.demo.people import live_person, random_plan
 from infra.demo.showcase import SHOWCASE, showcase_plan
 from infra.demo.world import World
 
-# --- the entry point --------------------------------------------------------------------------
+class DemoAlreadyRecorded(Exception):
+    """The store already holds this seed's people (their case ids are the seed's)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,10 @@ def generate(
     Each person's case(s) are built on in-memory aggregates, each event recorded at its
     simulated server time (``Case.record``'s ``now``), and saved in one transaction.
     ``progress`` is called with the number of people done so far.
+
+    The same seed gives the same case ids: on a store that already holds a person of this
+    seed, ``DemoAlreadyRecorded`` is raised before anything of that person is written (the
+    people before it in this run, if any, stay recorded). Another seed adds new people.
     """
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -51,7 +58,13 @@ def generate(
             plan = random_plan(person_rng, world)
         courses = [c for c in live_person(world, person_rng, plan) if c.case is not None]
         if courses:
-            app.save(*(c.case for c in courses))
+            try:
+                app.save(*(c.case for c in courses))
+            except RecordConflictError:
+                raise DemoAlreadyRecorded(
+                    f"this store already holds the demo's people of seed {seed} "
+                    f"(person {i + 1} of {people}): use another --seed or an empty store"
+                ) from None
         for c in courses:
             counts.update(c.counts)
         cases += len(courses)

@@ -130,16 +130,15 @@ def test_a_read_model_behind_the_log_answers_503_once_the_wait_is_over(settings:
     assert waited >= 0.3
 
 
-def test_a_position_beyond_the_log_is_refused_at_once(client: TestClient):
+def test_a_position_beyond_the_log_is_the_clients_error_answered_at_once(client: TestClient):
     response = client.get(
         "/v1/caseloads",
         params={"unit": "01", "min_position": 10**9, "wait": 0.1},
         headers=ACTOR,
     )
 
-    assert response.status_code == 503
+    assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.headers["Retry-After"] == "1"
     assert response.json()["errors"][0]["field"] == "min_position"
     assert "beyond the log's last position" in response.json()["detail"]
 

@@ -225,3 +225,31 @@ def test_demo_reports_progress(tmp_path: Path) -> None:
         app.close()
     assert seen == list(range(1, 16))
     assert summary.elapsed_seconds > 0
+
+
+def test_running_the_demo_again_on_its_store_says_so_in_one_line_and_changes_nothing(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from infra.cli import cli
+
+    monkeypatch.setenv("CASELEDGER_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("CASELEDGER_DATABASE_SCHEMA", settings.database_schema)
+    monkeypatch.setenv("CASELEDGER_LOG_LEVEL", "WARNING")
+    first = CliRunner().invoke(cli, ["demo", "--people", "3", "--seed", "5"])
+    ledger = build_application(settings)
+    head = ledger.head()
+
+    again = CliRunner().invoke(cli, ["demo", "--people", "3", "--seed", "5"])
+    after_again = ledger.head()
+    other_seed = CliRunner().invoke(cli, ["demo", "--people", "2", "--seed", "6"])
+
+    assert first.exit_code == 0, first.output
+    assert again.exit_code == 1
+    assert again.output.strip().count("\n") == 0
+    assert "already holds the demo's people of seed 5" in again.output
+    assert after_again == head
+    assert other_seed.exit_code == 0, other_seed.output
+    assert ledger.head() > head  # another seed adds new people
+    ledger.close()
