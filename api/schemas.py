@@ -6,16 +6,24 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from domain.events import CATALOGUE, ActingBody, CaseOpened, Document, LegalBasis
+from domain.events import (
+    CATALOGUE,
+    ActingBody,
+    CaseOpened,
+    Document,
+    LegalBasis,
+    OccurredAt,
+    Token,
+)
 from domain.state import STAGES, Entry
 
 
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    occurred_at: AwareDatetime = Field(description="when it happened (RFC 3339 with offset)")
+    occurred_at: OccurredAt = Field(description="when it happened (RFC 3339 with offset)")
     event_id: UUID | None = Field(
         default=None, description="client-chosen id: a retry with the same id is safe"
     )
@@ -45,7 +53,7 @@ class EventAppend(_Envelope):
     type: EventType = Field(description="a type of the case event catalogue, e.g. ReferralMade")
     data: dict[str, Any] = Field(default_factory=dict, description="the type's own fields")
     expected_version: int | None = Field(default=None, ge=0)
-    causation_id: str | None = Field(default=None, max_length=128)
+    causation_id: Token | None = Field(default=None, max_length=128)
 
 
 class BatchEvent(_Envelope):
@@ -58,7 +66,7 @@ class BatchAppend(BaseModel):
 
     events: list[BatchEvent] = Field(min_length=1, max_length=500)
     expected_version: int | None = Field(default=None, ge=0)
-    causation_id: str | None = Field(default=None, max_length=128)
+    causation_id: Token | None = Field(default=None, max_length=128)
 
 
 class RecordedPublic(BaseModel):
@@ -191,6 +199,7 @@ class VerificationPublic(BaseModel):
 
 
 # --- read models ---------------------------------------------------------------------------
+
 
 class _ReadModelPage(BaseModel):
     position: int = Field(description="the log position the read model has applied")

@@ -11,12 +11,16 @@ the aggregate stores it beside the payload.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
+    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -26,14 +30,71 @@ from pydantic import (
 
 UNIT_CODE_PATTERN = r"^\d{2}(\.\d{3}(\.\d{5})?)?$"
 
-Date = date
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+"""Every date and instant a client gives lies in this window: the records are about people
+alive in it, and the engine adds years of deadlines to a date without leaving the calendar."""
+
+_FREE_TEXT_CONTROLS = frozenset("\t\n\r")
+
+
+def _as_text(value: Any) -> Any:
+    """Dates and instants come as text (``YYYY-MM-DD``, RFC 3339), never as numbers."""
+    if isinstance(value, (int, float)):
+        raise ValueError("must be given as text (ISO 8601), not as a number")
+    return value
+
+
+def _in_window(value: Any) -> Any:
+    day = value.date() if isinstance(value, datetime) else value
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"must lie between {FIRST_DAY} and {LAST_DAY}")
+    return value
+
+
+def _printable(text: str, allowed: frozenset[str] = frozenset()) -> str:
+    """Refuse control characters (NUL and the like) and lone surrogates: they cannot be stored
+    as text by every store, nor shown."""
+    for char in text:
+        if char not in allowed and unicodedata.category(char) in ("Cc", "Cs"):
+            raise ValueError(f"must not contain the control character {char!r}")
+    return text
+
+
+def _printable_free_text(text: str) -> str:
+    return _printable(text, _FREE_TEXT_CONTROLS)
+
+
+Date = Annotated[date, BeforeValidator(_as_text), AfterValidator(_in_window)]
+"""A day, given as ``YYYY-MM-DD``, between 1900-01-01 and 2100-12-31."""
+
+Instant = Annotated[datetime, BeforeValidator(_as_text), AfterValidator(_in_window)]
+"""An instant, given as RFC 3339 text, between 1900 and 2100."""
+
+Token = Annotated[str, AfterValidator(_printable)]
+"""Any string of the catalogue that is not free text: no control characters."""
+
+OccurredAt = Annotated[AwareDatetime, BeforeValidator(_as_text)]
+"""An event's ``occurred_at``, as RFC 3339 text (the aggregate checks its range)."""
 
 UnitCode = Annotated[str, StringConstraints(pattern=UNIT_CODE_PATTERN)]
 """An org unit: province ``01``, district ``01.004`` or commune ``01.004.00127``."""
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(_printable_free_text),
+]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_printable),
+]
+Ref = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_printable),
+]
 
 
 def pii(**kwargs: Any) -> Any:
@@ -90,7 +151,7 @@ class LegalBasis(Model):
 class Actor(Model):
     """Who recorded an event: taken from authentication, never from a request body."""
 
-    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_printable)]
     role: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,63}$")]
     unit: UnitCode
 
@@ -98,12 +159,16 @@ class Actor(Model):
 # --- shared value types -----------------------------------------------------------------------
 
 Sex = Literal["male", "female", "other"]
-Substance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Substance = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_printable),
+]
 
 
 class Person(Model):
     full_name: Name = pii()
-    date_of_birth: date = pii()
+    date_of_birth: Date = pii()
     sex: Sex
     national_id: Annotated[str, StringConstraints(pattern=r"^\d{9}(\d{3})?$")] | None = pii(
         default=None
@@ -130,7 +195,7 @@ class CaseOpened(Model):
 
 class PersonDetailsUpdated(Model):
     full_name: Name | None = pii(default=None)
-    date_of_birth: date | None = pii(default=None)
+    date_of_birth: Date | None = pii(default=None)
     sex: Sex | None = None
     national_id: Annotated[str, StringConstraints(pattern=r"^\d{9}(\d{3})?$")] | None = pii(
         default=None
@@ -184,13 +249,13 @@ class NoteAdded(Model):
 
 
 class EntryCorrected(Model):
-    corrects_event_id: str
+    corrects_event_id: Ref
     changes: dict[str, Any] = Field(min_length=1)
     reason: Text
 
 
 class EntryVoided(Model):
-    voids_event_id: str
+    voids_event_id: Ref
     reason: Text
 
 
@@ -224,8 +289,8 @@ class ResidenceVerified(Model):
 
 
 class UserManagementDecided(Model):
-    starts_on: date
-    ends_on: date
+    starts_on: Date
+    ends_on: Date
     renewal: bool = False
     team: list[TeamMember] = Field(default_factory=list)
 
@@ -243,7 +308,7 @@ class UserManagementEnded(Model):
 class AddictionDeterminationRequested(Model):
     ground: Literal["a", "b", "c", "d", "dd"] = Field(description="Law 73 Art 27(1) a–đ")
     requester_unit: UnitCode
-    handed_over_at: datetime
+    handed_over_at: Instant
 
     _aware = field_validator("handed_over_at")(_require_aware)
 
@@ -254,7 +319,7 @@ class AddictionDetermined(Model):
     criteria_met: list[Annotated[int, Field(ge=1, le=6)]] = Field(default_factory=list)
     conclusion: Literal["addicted", "not_addicted", "observation"]
     substances: list[Substance] = Field(default_factory=list)
-    returned_on: date | None = None
+    returned_on: Date | None = None
 
 
 # --- counselling, consent, referral -----------------------------------------------------------
@@ -270,7 +335,7 @@ class CounsellingSessionHeld(Model):
 
 class SelfHelpGroupAttended(Model):
     group_id: Ref
-    session_on: date
+    session_on: Date
 
 
 class HomeVisitMade(Model):
@@ -348,7 +413,7 @@ class TreatmentStarted(Model):
 
 class TreatmentQuit(Model):
     kind: Literal["not_performed", "quit", "expelled"]
-    last_attended_on: date | None = None
+    last_attended_on: Date | None = None
 
 
 class TreatmentCompleted(Model):
@@ -430,9 +495,9 @@ class CourtAccepted(Model):
 
 class CourtSessionScheduled(Model):
     dossier_id: Ref
-    session_on: date
+    session_on: Date
     mode: Literal["in_person", "online"]
-    opened_on: date | None = Field(
+    opened_on: Date | None = Field(
         default=None, description="date of the decision to open the session (K6 anchor)"
     )
 
@@ -440,7 +505,7 @@ class CourtSessionScheduled(Model):
 class CourtSessionPostponed(Model):
     dossier_id: Ref
     reason: Text
-    new_session_on: date
+    new_session_on: Date
 
 
 class CourtSessionHeld(Model):
@@ -454,7 +519,7 @@ class CourtDecisionIssued(Model):
     outcome: Literal["apply", "not_apply", "dismiss", "suspend"]
     term_months: int | None = Field(default=None, ge=1, le=36)
     facility: Name | None = None
-    announced_on: date
+    announced_on: Date
     complex_case: bool = False
 
 
@@ -462,7 +527,7 @@ class CourtDecisionAppealed(Model):
     dossier_id: Ref
     kind: Literal["complaint", "petition", "protest"]
     filed_by: Name
-    filed_on: date
+    filed_on: Date
 
 
 class AppealDecided(Model):
@@ -473,14 +538,14 @@ class AppealDecided(Model):
 
 class CourtDecisionTookEffect(Model):
     dossier_id: Ref
-    effective_on: date
+    effective_on: Date
 
 
 class ExecutionDeferred(Model):
     dossier_id: Ref
     kind: Literal["postponed", "exempted"]
     reason: Text
-    until: date | None = None
+    until: Date | None = None
 
 
 # --- facility, release, post-rehab, relapse ----------------------------------------------------
@@ -489,8 +554,8 @@ class ExecutionDeferred(Model):
 class EscortedToFacility(Model):
     dossier_id: Ref
     facility: Name
-    custody_started_at: datetime
-    decision_received_on: date | None = Field(default=None, description="E1 anchor")
+    custody_started_at: Instant
+    decision_received_on: Date | None = Field(default=None, description="E1 anchor")
 
     _aware = field_validator("custody_started_at")(_require_aware)
 
@@ -518,7 +583,7 @@ class TermAdjusted(Model):
 
 
 class PreReleaseNoticeSent(Model):
-    term_ends_on: date
+    term_ends_on: Date
     recipients: list[Name] = Field(min_length=1)
 
 
@@ -532,8 +597,8 @@ class ReturnReported(Model):
 
 
 class PostRehabManagementDecided(Model):
-    starts_on: date
-    ends_on: date
+    starts_on: Date
+    ends_on: Date
     mentor: Name = pii()
 
 
@@ -543,8 +608,8 @@ class PostRehabCheckIn(Model):
 
 
 class PostRehabAbsenceReported(Model):
-    from_on: date
-    to_on: date
+    from_on: Date
+    to_on: Date
     reported_in_advance: bool
 
 
@@ -553,7 +618,7 @@ class PostRehabManagementCompleted(Model):
 
 
 class RelapseRecorded(Model):
-    evidence_event_ids: list[str] = Field(default_factory=list)
+    evidence_event_ids: list[Ref] = Field(default_factory=list)
     substances: list[Substance] = Field(default_factory=list)
 
 

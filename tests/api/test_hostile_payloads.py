@@ -1,0 +1,116 @@
+"""Input that could not be judged or stored is refused at the door: 422 naming the field, and
+nothing recorded (on SQLite and PostgreSQL). Once recorded, such an event would stop the read
+models (a date in 9999 overflows the calendar's arithmetic; PostgreSQL refuses a NUL in text)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from infra.settings import Settings
+from tests.api.test_cases_api import ACTOR, OPEN, open_case
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def event(type_: str, data: dict[str, Any], **envelope: Any) -> dict[str, Any]:
+    return {"type": type_, "occurred_at": "2023-05-02T09:00:00+07:00", "data": data, **envelope}
+
+
+HOSTILE = [
+    pytest.param(
+        event(
+            "PostRehabManagementDecided",
+            {"starts_on": "9999-12-01", "ends_on": "9999-12-31", "mentor": "Trần Văn B"},
+        ),
+        "data.starts_on",
+        id="dates-in-9999",
+    ),
+    pytest.param(
+        event(
+            "PostRehabManagementDecided",
+            {"starts_on": "2023-05-01", "ends_on": "1899-12-31", "mentor": "Trần Văn B"},
+        ),
+        "data.ends_on",
+        id="a-date-before-1900",
+    ),
+    pytest.param(
+        event("CaseAssigned", {"assignee_id": "cs-1\x00", "assignee_role": "counsellor"}),
+        "data.assignee_id",
+        id="nul-in-an-id",
+    ),
+    pytest.param(
+        event("NoteAdded", {"text": "bad \x1b[31m escape"}),
+        "data.text",
+        id="escape-in-free-text",
+    ),
+    pytest.param(  # raw JSON: the escape makes a str no encoder can write
+        '{"type": "NoteAdded", "occurred_at": "2023-05-02T09:00:00+07:00",'
+        ' "data": {"text": "lone \\ud800 surrogate"}}',
+        "data.text",
+        id="lone-surrogate",
+    ),
+    pytest.param(
+        {**event("NoteAdded", {"text": "fine"}), "occurred_at": 1683000000},
+        "occurred_at",
+        id="occurred-at-as-a-number",
+    ),
+    pytest.param(
+        event(
+            "PostRehabManagementDecided",
+            {"starts_on": 1683000000, "ends_on": "2024-05-01", "mentor": "Trần Văn B"},
+        ),
+        "data.starts_on",
+        id="a-date-as-a-number",
+    ),
+    pytest.param(
+        event("NoteAdded", {"text": "fine"}, document={"number": "12/QĐ\x00"}),
+        "document.number",
+        id="nul-in-the-envelope",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), HOSTILE)
+def test_input_that_cannot_be_judged_or_stored_is_refused_naming_the_field(
+    client: TestClient, body: dict[str, Any] | str, field: str
+) -> None:
+    case_id = open_case(client)
+
+    if isinstance(body, str):
+        headers = {**ACTOR, "Content-Type": "application/json"}
+        response = client.post(f"/v1/cases/{case_id}/events", content=body, headers=headers)
+    else:
+        response = client.post(f"/v1/cases/{case_id}/events", json=body, headers=ACTOR)
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in [e["field"] for e in response.json()["errors"]]
+    history = client.get(f"/v1/cases/{case_id}/history", headers=ACTOR).json()
+    assert [e["type"] for e in history["events"]] == ["CaseOpened"]
+
+
+def test_a_case_opened_with_a_birth_date_in_9999_is_refused(client: TestClient) -> None:
+    person = {**OPEN["person"], "date_of_birth": "9999-01-01"}  # type: ignore[dict-item]
+
+    response = client.post("/v1/cases", json={**OPEN, "person": person}, headers=ACTOR)
+
+    assert response.status_code == 422, response.text
+    assert "person.date_of_birth" in [e["field"] for e in response.json()["errors"]]
+
+
+def test_free_text_keeps_its_newlines_and_tabs(client: TestClient) -> None:
+    case_id = open_case(client)
+    note = event("NoteAdded", {"text": "line one\n\tline two"})
+
+    response = client.post(f"/v1/cases/{case_id}/events", json=note, headers=ACTOR)
+
+    assert response.status_code == 201, response.text
