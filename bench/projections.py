@@ -223,7 +223,7 @@ class JudgedView(PostgresTrackingRecorder):
     def judge(self, case_id: UUID, version: int, tracking: Tracking) -> None:
         from projections.db import Tx
         from projections.model import CaseView
-        from projections.projector import model_rows, write_table_rows
+        from projections.projector import model_rows, write_laid
 
         entries = self.ledger.case_entries(case_id, version)
         view = CaseView(
@@ -238,8 +238,7 @@ class JudgedView(PostgresTrackingRecorder):
                     .as_string(curs.connection)
                 )
                 for model in self.models:
-                    rows = model_rows(model, [view])
-                    write_table_rows(tx, model, STOCK_GENERATION, [str(case_id)], rows)
+                    write_laid(tx, model, STOCK_GENERATION, model_rows(model, [view]))
             self._insert_tracking(curs, tracking)
 
 

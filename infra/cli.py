@@ -127,7 +127,7 @@ def _ensure_read_models(settings: Settings, reader: str | None) -> None:
     from psycopg.sql import SQL, Identifier
 
     from projections import read_models
-    from projections.db import STATE_TABLE, ViewDatabase
+    from projections.db import FAILURES_TABLE, STATE_TABLE, ViewDatabase
     from projections.generations import ensure
 
     db = ViewDatabase(settings, pool_size=1)
@@ -135,7 +135,7 @@ def _ensure_read_models(settings: Settings, reader: str | None) -> None:
         models = read_models()
         ensure(db, models)
         if reader:
-            names = [STATE_TABLE, *(t.name for m in models for t in m.all_tables)]
+            names = [STATE_TABLE, FAILURES_TABLE, *(t.name for m in models for t in m.all_tables)]
             with db.transaction() as tx:
                 for name in names:
                     tx.conn.execute(
@@ -237,7 +237,7 @@ def projections_status() -> None:
     """Whether a runner follows the log; each read model's position, lag and error."""
     from infra.store import build_application
     from projections.db import ViewDatabase
-    from projections.generations import active_generations
+    from projections.generations import active_generations, failing_cases
     from projections.presence import running
 
     settings = Settings()
@@ -246,6 +246,7 @@ def projections_status() -> None:
     try:
         head = ledger.head()
         found = active_generations(db)
+        failures = {g.name: failing_cases(db, g, 5) for g in found if g.failing}
         runner = running(db)
     finally:
         db.close()
@@ -263,6 +264,13 @@ def projections_status() -> None:
                 else ""
             )
         )
+        if state.failing:
+            typer.echo(f"  {state.failing} case(s) failing, rows from before; latest:")
+            for failure in failures[state.name]:
+                typer.echo(
+                    f"    case {failure['case_id']} version {failure['version']} "
+                    f"(event {failure['event_id']}): {failure['error']}"
+                )
     raise typer.Exit(1 if any(s.error for s in found) else 0)
 
 

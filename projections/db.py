@@ -48,6 +48,9 @@ lost is noticed."""
 
 STATE_TABLE = "caseledger_projections"
 
+FAILURES_TABLE = "caseledger_projection_failures"
+"""Cases a read model could not lay out (``projections.projector``): one row per case."""
+
 
 class ViewDatabase:
     """A connection to the read models' database, with the SQL both stores understand."""
@@ -216,7 +219,7 @@ class Tx:
         self,
         table: str,
         columns: Sequence[str],
-        rows: list[Sequence[Any]],
+        rows: Sequence[Sequence[Any]],
         json_columns: Sequence[int] = (),
     ) -> None:
         """Insert many rows: COPY on PostgreSQL (in a pipeline, where COPY cannot go, one
@@ -254,19 +257,25 @@ class Tx:
         marks = ", ".join("?" for _ in columns)
         self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
-    def delete_cases(self, table: str, case_ids: Sequence[str]) -> None:
+    def delete_cases(
+        self, table: str, case_ids: Sequence[str], where: str = "", params: Sequence[Any] = ()
+    ) -> None:
+        """Delete these cases' rows (and only those that also meet ``where``, ``?`` marks)."""
         if not case_ids:
             return
+        also = f" AND {where}" if where else ""
         if self.dialect == "postgres":
-            self.conn.execute(
-                SQL("DELETE FROM {} WHERE case_id = ANY(%s::uuid[])").format(Identifier(table)),
-                (list(case_ids),),
+            statement = SQL("DELETE FROM {} WHERE case_id = ANY(%s::uuid[])").format(
+                Identifier(table)
             )
+            self.conn.execute(statement + SQL(also.replace("?", "%s")), (list(case_ids), *params))
             return
         for start in range(0, len(case_ids), 500):
             chunk = case_ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            self.conn.execute(f"DELETE FROM {table} WHERE case_id IN ({marks})", chunk)
+            self.conn.execute(
+                f"DELETE FROM {table} WHERE case_id IN ({marks}){also}", (*chunk, *params)
+            )
 
 
 def views_path(settings: Settings) -> str:

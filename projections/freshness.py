@@ -9,7 +9,7 @@ from typing import Any
 
 from domain.application import CaseLedger
 from projections.db import ViewDatabase, views_channel
-from projections.generations import Generation, active_generations
+from projections.generations import Generation, active_generations, failing_cases
 from projections.notices import Notices
 
 POLL_SECONDS = 0.02
@@ -37,6 +37,13 @@ def wait_for(
         if left <= 0:
             return False
         notices.wait(channel, mark, min(left, LISTENING_SECONDS), POLL_SECONDS)
+
+
+def failing(db: ViewDatabase, generation: Generation, limit: int = 5) -> dict[str, Any]:
+    """How many cases a read model could not lay out, and the latest few: case, version,
+    the event its judgement stopped at, the error. Those cases' rows are as they were before."""
+    found = failing_cases(db, generation, limit) if generation.failing else []
+    return {"failing_cases": generation.failing, "failures": found}
 
 
 def lag(ledger: CaseLedger, generation: Generation, head: int) -> dict[str, Any]:

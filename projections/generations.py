@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from projections.db import STATE_TABLE, Tx, ViewDatabase
+from projections.db import FAILURES_TABLE, STATE_TABLE, Tx, ViewDatabase
 from projections.model import ReadModel
 
 STATE_DDL = {
@@ -30,6 +30,25 @@ STATE_DDL = {
         PRIMARY KEY (name, generation))""",
 }
 
+FAILURES_DDL = {
+    "sqlite": f"""CREATE TABLE IF NOT EXISTS {FAILURES_TABLE} (
+        name TEXT NOT NULL, generation INTEGER NOT NULL, case_id TEXT NOT NULL,
+        version INTEGER NOT NULL, position INTEGER NOT NULL, event_id TEXT,
+        error TEXT NOT NULL, failed_at TEXT NOT NULL,
+        PRIMARY KEY (name, generation, case_id))""",
+    "postgres": f"""CREATE TABLE IF NOT EXISTS {FAILURES_TABLE} (
+        name text NOT NULL, generation integer NOT NULL, case_id uuid NOT NULL,
+        version bigint NOT NULL, position bigint NOT NULL, event_id text,
+        error text NOT NULL, failed_at timestamptz NOT NULL,
+        PRIMARY KEY (name, generation, case_id))""",
+}
+
+_SELECT = (
+    f"SELECT p.*, (SELECT count(*) FROM {FAILURES_TABLE} f WHERE f.name = p.name "
+    f"AND f.generation = p.generation) AS failing FROM {STATE_TABLE} p"
+)
+"""A generation's row, and how many of its cases are failing."""
+
 
 @dataclass(frozen=True)
 class Generation:
@@ -44,6 +63,8 @@ class Generation:
     updated_at: str | None
     error: str | None
     error_position: int | None
+    failing: int = 0
+    """How many cases it could not lay out (``caseledger_projection_failures``)."""
 
 
 def read_generations(db: ViewDatabase, names: Sequence[str]) -> dict[str, Generation]:
@@ -51,17 +72,19 @@ def read_generations(db: ViewDatabase, names: Sequence[str]) -> dict[str, Genera
     if not names:
         return {}
     marks = ", ".join("?" for _ in names)
-    rows = db.read(f"SELECT * FROM {STATE_TABLE} WHERE active AND name IN ({marks})", names)
+    rows = db.read(f"{_SELECT} WHERE p.active AND p.name IN ({marks})", names)
     return {row["name"]: _generation(row) for row in rows}
 
 
 def lock_generation(tx: Tx, name: str, generation: int | None = None) -> Generation | None:
     """A read model's generation row, locked for this transaction (the active one unless
     ``generation`` is given); None if there is none."""
-    where = "name = ? AND generation = ?" if generation is not None else "name = ? AND active"
+    where = (
+        "p.name = ? AND p.generation = ?" if generation is not None else "p.name = ? AND p.active"
+    )
     params: tuple[Any, ...] = (name, generation) if generation is not None else (name,)
-    lock = " FOR UPDATE" if tx.dialect == "postgres" else ""
-    rows = tx.rows(f"SELECT * FROM {STATE_TABLE} WHERE {where}{lock}", params)
+    lock = " FOR UPDATE OF p" if tx.dialect == "postgres" else ""
+    rows = tx.rows(f"{_SELECT} WHERE {where}{lock}", params)
     return _generation(rows[0]) if rows else None
 
 
@@ -75,6 +98,7 @@ def _generation(row: dict[str, Any]) -> Generation:
         updated_at=row["updated_at"],
         error=row["error"],
         error_position=row["error_position"],
+        failing=int(row.get("failing") or 0),
     )
 
 
@@ -82,8 +106,20 @@ def active_generations(db: ViewDatabase) -> list[Generation]:
     """Every read model's active generation (position, error), by name."""
     if not db.exists(STATE_TABLE):
         return []
-    rows = db.read(f"SELECT * FROM {STATE_TABLE} WHERE active ORDER BY name")
+    rows = db.read(f"{_SELECT} WHERE p.active ORDER BY p.name")
     return [_generation(row) for row in rows]
+
+
+def failing_cases(
+    db: ViewDatabase, generation: Generation, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The cases a generation could not lay out, latest first: case, version, position, the
+    event the judgement stopped at, the error, when."""
+    return db.read(
+        f"SELECT case_id, version, position, event_id, error, failed_at FROM {FAILURES_TABLE} "
+        "WHERE name = ? AND generation = ? ORDER BY failed_at DESC, case_id LIMIT ?",
+        (generation.name, generation.generation, limit),
+    )
 
 
 def ensure(db: ViewDatabase, models: Iterable[ReadModel]) -> None:
@@ -92,6 +128,7 @@ def ensure(db: ViewDatabase, models: Iterable[ReadModel]) -> None:
         if tx.dialect == "postgres":
             tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (STATE_TABLE,))
         tx.execute(STATE_DDL[tx.dialect])
+        tx.execute(FAILURES_DDL[tx.dialect])
         for model in models:
             if lock_generation(tx, model.name) is not None:
                 continue
@@ -147,4 +184,7 @@ def drop_generation(tx: Tx, model: ReadModel, generation: int) -> None:
         tx.execute(f"DROP TABLE IF EXISTS {table.physical(generation)}")
     tx.execute(
         f"DELETE FROM {STATE_TABLE} WHERE name = ? AND generation = ?", (model.name, generation)
+    )
+    tx.execute(
+        f"DELETE FROM {FAILURES_TABLE} WHERE name = ? AND generation = ?", (model.name, generation)
     )

@@ -29,6 +29,7 @@ from projections.db import KEEPALIVE
 
 log = structlog.get_logger("caseledger.projections")
 
+
 class Notices:
     """Counts the notifications of some channels (``conninfo`` None: nothing is listened to)."""
 
@@ -55,11 +56,21 @@ class Notices:
         with self._changed:
             return self._counts[channel or ""]
 
-    def wait(self, channel: str | None, mark: int, timeout: float, poll: float) -> None:
+    def wait(
+        self,
+        channel: str | None,
+        mark: int,
+        timeout: float,
+        poll: float,
+        stop: threading.Event | None = None,
+    ) -> None:
         """Until ``channel`` is notified after ``mark``, or ``timeout`` seconds while
-        listening, or ``poll`` seconds while not (or ``interrupt``)."""
+        listening, or ``poll`` seconds while not; at once if ``stop`` is set (whoever sets it
+        then calls ``interrupt``, which wakes a wait already begun)."""
         key = channel or ""
         with self._changed:
+            if stop is not None and stop.is_set():
+                return
             listened = self._listening and channel in self.channels
             deadline = time.monotonic() + (timeout if listened else min(timeout, poll))
             interrupts = self._interrupts

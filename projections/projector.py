@@ -14,9 +14,13 @@ A round of the ``Projector``
 
 A crash anywhere before the commit leaves rows and position as they were; after it, both moved.
 
-A handler that raises stops *that* read model: the error is logged and stored in its row
-(``/ready`` shows it) and its position stays before the event; restarting the runner retries
-it. Nothing is skipped.
+No single event stops a read model: a case the engine or a handler fails on, or whose rows
+the database refuses, is set aside (``model_rows``, ``write_safely``): its rows stay as they
+were, it is listed in ``caseledger_projection_failures`` with the event and the error, and the
+next event on it, or a restarted runner (``retry_failing``), judges it again. Only an event
+that cannot be read at all stops the read models (their error is stored in their row, shown by
+``/ready``, and the position stays before it; restarting the runner retries). Nothing is skipped
+silently.
 
 The scheduler (``recheck``): each read model keeps, per case, when its earliest pending deadline
 passes; the runner re-judges the cases whose instant has come, at the version they were judged
@@ -43,10 +47,10 @@ from eventsourcing import persistence as es_persistence
 from domain.application import CaseLedger, utcnow
 from domain.compliance import ComplianceConfig
 from domain.store import Logged
-from projections.db import STATE_TABLE, Tx, ViewDatabase
+from projections.db import FAILURES_TABLE, STATE_TABLE, Tx, ViewDatabase
 from projections.feed import CaseBook, Feed
 from projections.generations import Generation, lock_generation, read_generations
-from projections.model import CaseView, ReadModel, bookkeeping
+from projections.model import CaseView, ReadModel, Row, bookkeeping
 
 log = structlog.get_logger("caseledger.projections")
 
@@ -106,6 +110,7 @@ class Projector:
         self.failed: dict[str, str] = {}
         self._views: dict[tuple[str, int, datetime], CaseView] = {}
         self._last_recheck = 0.0
+        self._retried: set[str] = set()
 
     # --- one read model -----------------------------------------------------------------------
 
@@ -136,7 +141,10 @@ class Projector:
         generation: int | None,
         now: datetime,
         upto: int | None = None,
+        case_by_case: bool = False,
     ) -> int:
+        """Apply the next events to one read model inside ``tx``; how many it applied.
+        ``case_by_case``: each case in a savepoint of its own (after a refused round)."""
         state = lock_generation(tx, model.name, generation)
         if state is None:
             return 0  # a rebuild switched generations while we waited: next step sees the new one
@@ -148,7 +156,10 @@ class Projector:
         if step is None:
             return 0
         step.claim(tx)
-        step.write(tx)
+        if case_by_case:
+            step.write_case_by_case(tx)
+        else:
+            step.write(tx)
         return len(step.items)
 
     def _plan(
@@ -163,8 +174,8 @@ class Projector:
             touched[item.entry.case_id] = (item.entry.version, item.position)
         with _failing(model, f"events after position {state.position}"):
             views = [self._view(case_id, v, p, now) for case_id, (v, p) in touched.items()]
-            rows = model_rows(model, views)
-        return _Advance(model, state, items, [v.case_id for v in views], rows)
+            laid = model_rows(model, views)
+        return _Advance(model, state, items, laid)
 
     def recheck(self, model: ReadModel, now: datetime | None = None, limit: int = 500) -> int:
         """Re-judge the cases whose earliest pending deadline has passed; how many.
@@ -172,27 +183,58 @@ class Projector:
         Like a round, it judges outside any transaction and writes in a short one, which first
         checks that the read model's position is still the one the cases were read at (a round
         that moved it may have rewritten some of them since); if not, it reads them again."""
+
         now = now or self.clock()
+
+        def due(generation: Generation) -> tuple[str, tuple[Any, ...]]:
+            table = bookkeeping(model.name).physical(generation.generation)
+            return (
+                f"SELECT case_id, version, position FROM {table} "
+                "WHERE recheck_at <= ? ORDER BY recheck_at LIMIT ?",
+                (now, limit),
+            )
+
+        return self._rejudge(model, now, due, "deadline passed")
+
+    def retry_failing(self, model: ReadModel, now: datetime | None = None) -> int:
+        """Judge again the cases the read model could not lay out, as a restarted runner does
+        once (the handler may have been fixed); those that still fail stay listed. How many
+        were judged."""
+
+        def failing(generation: Generation) -> tuple[str, tuple[Any, ...]]:
+            return (
+                f"SELECT case_id, version, position FROM {FAILURES_TABLE} "
+                "WHERE name = ? AND generation = ?",
+                (model.name, generation.generation),
+            )
+
+        return self._rejudge(model, now or self.clock(), failing, "failing")
+
+    def _rejudge(
+        self,
+        model: ReadModel,
+        now: datetime,
+        query: Callable[[Generation], tuple[str, tuple[Any, ...]]],
+        why: str,
+    ) -> int:
+        """Judge again the cases ``query`` selects (case id, version, position) at the version
+        they were judged at, and write their rows in a short transaction that first checks
+        the read model's position has not moved since they were read."""
         while True:
             state = read_generations(self.db, [model.name]).get(model.name)
             if state is None:
                 return 0
-            cases = self.db.read(
-                f"SELECT case_id, version, position FROM "
-                f"{bookkeeping(model.name).physical(state.generation)} "
-                "WHERE recheck_at <= ? ORDER BY recheck_at LIMIT ?",
-                (now, limit),
-            )
+            cases = self.db.read(*query(state))
             if not cases:
                 return 0
-            with _failing(model, "re-judging cases whose deadline passed"):
+            with _failing(model, f"re-judging cases ({why})"):
                 wanted = {str(r["case_id"]): int(r["version"]) for r in cases}
                 self.book.load(wanted, state.position)
                 views = [
                     self._view(str(r["case_id"]), int(r["version"]), int(r["position"]), now)
                     for r in cases
                 ]
-                rows = model_rows(model, views)
+                laid = model_rows(model, views)
             try:
                 with self.db.transaction() as tx:
                     claimed = tx.execute(
@@ -202,8 +244,7 @@ class Projector:
                     )
                     if claimed != 1:
                         raise _Overtaken()
-                    case_ids = [v.case_id for v in views]
-                    write_table_rows(tx, model, state.generation, case_ids, rows)
+                    write_safely(tx, model, state, laid)
             except _Overtaken:
                 continue
             return len(views)
@@ -276,6 +317,9 @@ class Projector:
                 try:
                     while model.name not in self.failed and self.recheck(model, now) >= 500:
                         pass
+                    if model.name not in self.failed and model.name not in self._retried:
+                        self._retried.add(model.name)  # once per start: a restart retries
+                        self.retry_failing(model, now)
                 except ProjectionFailed as e:
                     self._fail(model, e)
         return applied
@@ -317,7 +361,7 @@ class Projector:
                 steps.append(step)
         times.lap("judge")
         if steps:
-            rows = sum(len(r) for step in steps for r in step.rows.values())
+            rows = sum(step.laid.row_count for step in steps)
             with self.db.transaction() as tx:
                 # few rows (live): all in one pipeline; many (catching up): COPY, which is
                 # cheaper per row but cannot be pipelined
@@ -338,7 +382,9 @@ class Projector:
         self, running: list[ReadModel], now: datetime
     ) -> tuple[int, list[tuple[ReadModel, ProjectionFailed]]]:
         """A round with a savepoint per read model: a read model whose rows the database
-        refuses is rolled back alone and stopped."""
+        refuses is done again case by case, each case in a savepoint, so that only the cases
+        whose rows are refused are set aside (listed as failing); should it be refused even
+        so, that read model alone is rolled back and stopped."""
         applied, failures = 0, []
         found = read_generations(self.db, [m.name for m in running])
         batch = self.feed.after(min((s.position for s in found.values()), default=0), self.batch)
@@ -352,7 +398,8 @@ class Projector:
                     except (psycopg.DatabaseError, sqlite3.DatabaseError) as e:
                         if isinstance(e, STORE_AWAY):
                             raise
-                        raise ProjectionFailed(f"{model.name}: rows refused: {e}") from e
+                        tx.execute("ROLLBACK TO SAVEPOINT step")
+                        applied += self._case_by_case(tx, model, now, upto)
                 except ProjectionFailed as e:
                     tx.execute("ROLLBACK TO SAVEPOINT step")
                     failures.append((model, e))
@@ -361,6 +408,14 @@ class Projector:
             if applied:
                 tx.announce()
         return applied, failures
+
+    def _case_by_case(self, tx: Tx, model: ReadModel, now: datetime, upto: int | None) -> int:
+        try:
+            return self.apply_next(tx, model, None, now, upto, case_by_case=True)
+        except (psycopg.DatabaseError, sqlite3.DatabaseError) as e:
+            if isinstance(e, STORE_AWAY):
+                raise
+            raise ProjectionFailed(f"{model.name}: rows refused: {e}") from e
 
     def catch_up(self) -> None:
         """Apply everything the log holds now (tests, the CLI); raises if a read model failed."""
@@ -411,15 +466,130 @@ class _LogUnreadable(Exception):
 
 
 @dataclass
+class Laid:
+    """The rows some judged cases give a read model, by table; and the cases it could not lay
+    out, with why (``model_rows``)."""
+
+    by_case: dict[str, dict[str, list[Row]]]
+    failed: list[tuple[CaseView, str]]
+    views: dict[str, CaseView]
+
+    @property
+    def case_ids(self) -> list[str]:
+        return list(self.by_case)
+
+    def rows(self, names: Sequence[str]) -> dict[str, list[Row]]:
+        return {name: [r for rows in self.by_case.values() for r in rows[name]] for name in names}
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(r) for rows in self.by_case.values() for r in rows.values())
+
+
+def model_rows(model: ReadModel, views: list[CaseView]) -> Laid:
+    """The rows these judged cases give a read model (its handler runs here).
+
+    A case the engine or the handler fails on is set aside with its error rather than stop the
+    read model for every case: its rows stay as they were, it is listed as failing, and the
+    next event on it (a correction, a void) judges it again. The store being away is not a
+    case's fault: it is raised."""
+    names = [t.name for t in model.all_tables]
+    by_case: dict[str, dict[str, list[Row]]] = {}
+    failed: list[tuple[CaseView, str]] = []
+    for view in views:
+        try:
+            rows: dict[str, list[Row]] = {name: [] for name in names}
+            rows.update(model.rows(view))
+            rows[names[-1]] = [view.bookkeeping_row()]
+        except STORE_AWAY:
+            raise
+        except Exception as e:
+            failed.append((view, f"{type(e).__name__}: {e}"))
+            continue
+        by_case[view.case_id] = rows
+    return Laid(by_case, failed, {view.case_id: view for view in views})
+
+
+def write_laid(
+    tx: Tx,
+    model: ReadModel,
+    generation: Generation | int,
+    laid: Laid,
+    fresh: bool = False,
+) -> None:
+    """Replace the laid-out cases' rows in one generation (``fresh``: they have none yet); for
+    the cases that failed, keep their rows, take them off the scheduler (their bookkeeping
+    row says when they were judged, with no deadline to recheck) and list them as failing; a
+    case laid out again is no longer failing."""
+    number = generation if isinstance(generation, int) else generation.generation
+    failing = 0 if isinstance(generation, int) else generation.failing
+    names = [t.name for t in model.all_tables]
+    write_table_rows(tx, model, number, laid.case_ids, laid.rows(names), fresh)
+    if failing and laid.case_ids and not fresh:
+        tx.delete_cases(
+            FAILURES_TABLE, laid.case_ids, "name = ? AND generation = ?", (model.name, number)
+        )
+    if laid.failed:
+        _write_failures(tx, model, number, laid.failed, fresh)
+
+
+def _write_failures(
+    tx: Tx, model: ReadModel, generation: int, failed: list[tuple[CaseView, str]], fresh: bool
+) -> None:
+    case_ids = [view.case_id for view, _ in failed]
+    books = bookkeeping(model.name)
+    if not fresh:
+        tx.delete_cases(books.physical(generation), case_ids)
+        tx.delete_cases(
+            FAILURES_TABLE, case_ids, "name = ? AND generation = ?", (model.name, generation)
+        )
+    tx.insert(
+        books.physical(generation),
+        books.column_names,
+        [[view.case_id, view.version, view.position, None] for view, _ in failed],
+    )
+    now = datetime.now(UTC)
+    tx.insert(
+        FAILURES_TABLE,
+        ("name", "generation", "case_id", "version", "position", "event_id", "error", "failed_at"),
+        [
+            (
+                model.name,
+                generation,
+                view.case_id,
+                view.version,
+                view.position,
+                view.entries[-1].event_id if view.entries else None,
+                printable(error),
+                now,
+            )
+            for view, error in failed
+        ],
+    )
+    for view, error in failed:
+        log.error(
+            "projection_case_failed",
+            projection=model.name,
+            case_id=view.case_id,
+            version=view.version,
+            error=printable(error),
+        )
+
+
+def printable(text: str, limit: int = 2000) -> str:
+    """An error message any store keeps and any screen shows: control characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)[:limit]
+
+
+@dataclass
 class _Advance:
-    """What one round does to one read model: the events it applies, the cases they touched
-    and those cases' new rows by table."""
+    """What one round does to one read model: the events it applies, and the rows of the
+    cases they touched (``Laid``)."""
 
     model: ReadModel
     state: Generation
     items: list[Logged]
-    case_ids: list[str]
-    rows: dict[str, list[Sequence[Any]]]
+    laid: Laid
 
     def claim(self, tx: Tx) -> Any:
         """Move the read model's position, if it is still the one the step started from (the
@@ -439,17 +609,49 @@ class _Advance:
         )
 
     def write(self, tx: Tx) -> None:
-        write_table_rows(tx, self.model, self.state.generation, self.case_ids, self.rows)
+        write_laid(tx, self.model, self.state, self.laid)
+
+    def write_case_by_case(self, tx: Tx) -> None:
+        write_case_by_case(tx, self.model, self.state, self.laid)
 
 
-def model_rows(model: ReadModel, views: list[CaseView]) -> dict[str, list[Sequence[Any]]]:
-    """Every table's rows for these judged cases (the read model's handler runs here)."""
-    rows: dict[str, list[Sequence[Any]]] = {t.name: [] for t in model.all_tables}
-    for view in views:
-        for name, table_rows in model.rows(view).items():
-            rows[name].extend(table_rows)
-        rows[model.all_tables[-1].name].append(view.bookkeeping_row())
-    return rows
+def write_safely(
+    tx: Tx, model: ReadModel, generation: Generation | int, laid: Laid, fresh: bool = False
+) -> None:
+    """``write_laid``; should the database refuse the rows, again case by case, so that only
+    the cases it refuses are set aside."""
+    tx.execute("SAVEPOINT laid")
+    try:
+        write_laid(tx, model, generation, laid, fresh)
+    except (psycopg.DatabaseError, sqlite3.DatabaseError) as e:
+        if isinstance(e, STORE_AWAY):
+            raise
+        tx.execute("ROLLBACK TO SAVEPOINT laid")
+        write_case_by_case(tx, model, generation, laid, fresh)
+    tx.execute("RELEASE SAVEPOINT laid")
+
+
+def write_case_by_case(
+    tx: Tx, model: ReadModel, generation: Generation | int, laid: Laid, fresh: bool = False
+) -> None:
+    """``write_laid``, each case in a savepoint of its own: a case whose rows the database
+    refuses is rolled back alone and listed as failing (the slow way, after a refusal)."""
+    refused: list[tuple[CaseView, str]] = []
+    for case_id, rows in laid.by_case.items():
+        tx.execute("SAVEPOINT one_case")
+        try:
+            write_laid(tx, model, generation, Laid({case_id: rows}, [], {}), fresh)
+        except (psycopg.DatabaseError, sqlite3.DatabaseError) as e:
+            if isinstance(e, STORE_AWAY):
+                raise
+            tx.execute("ROLLBACK TO SAVEPOINT one_case")
+            refused.append((laid.views[case_id], f"rows refused: {type(e).__name__}: {e}"))
+            continue
+        tx.execute("RELEASE SAVEPOINT one_case")
+    failed = laid.failed + refused
+    if failed:
+        number = generation if isinstance(generation, int) else generation.generation
+        _write_failures(tx, model, number, failed, fresh)
 
 
 def write_table_rows(
@@ -457,7 +659,7 @@ def write_table_rows(
     model: ReadModel,
     generation: int,
     case_ids: list[str],
-    rows: dict[str, list[Sequence[Any]]],
+    rows: dict[str, list[Row]],
     fresh: bool = False,
 ) -> None:
     """Replace these cases' rows in one generation (``fresh``: they have none yet)."""
@@ -466,16 +668,3 @@ def write_table_rows(
         if not fresh:
             tx.delete_cases(physical, case_ids)
         tx.insert(physical, table.column_names, rows[table.name], table.json_columns)
-
-
-def write_rows(
-    tx: Tx,
-    model: ReadModel,
-    generation: int,
-    views: list[CaseView],
-    fresh: bool = False,
-) -> None:
-    """Replace the rows of these cases in one generation (``fresh``: they have none yet)."""
-    if views:
-        rows = model_rows(model, views)
-        write_table_rows(tx, model, generation, [v.case_id for v in views], rows, fresh)

@@ -35,7 +35,13 @@ from projections.generations import (
     point_views,
 )
 from projections.model import CaseView, ReadModel
-from projections.projector import ProjectionFailed, Projector, _failing, write_rows
+from projections.projector import (
+    ProjectionFailed,
+    Projector,
+    _failing,
+    model_rows,
+    write_safely,
+)
 
 log = structlog.get_logger("caseledger.projections")
 
@@ -257,8 +263,9 @@ def _fill(
     ]
     with db.transaction() as tx:
         for model in models:
+            generation = job.generations[model.name]
             with _failing(model, "rebuilding case by case"):
-                write_rows(tx, model, job.generations[model.name], views, fresh=True)
+                write_safely(tx, model, generation, model_rows(model, views), fresh=True)
     return len(logged)
 
 

@@ -117,7 +117,7 @@ class Runner(Projector):
                     ms = round((time.perf_counter() - started) * 1000, 1)
                     log.debug("collected", ms=ms)
                     continue  # look at the log again before waiting
-                notices.wait(channel, mark, LISTENING_SECONDS, self.poll_seconds)
+                notices.wait(channel, mark, LISTENING_SECONDS, self.poll_seconds, self._stop)
 
     def _fill_new_read_models(self) -> None:
         """Read models at position 0 on a log of ``fill_from`` events or more are filled case

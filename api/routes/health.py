@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import LedgerDep, ViewsDep
-from projections.freshness import lag
+from projections.freshness import failing, lag
 from projections.generations import active_generations
 from projections.presence import running
 
@@ -27,11 +27,16 @@ def ready(ledger: LedgerDep, views: ViewsDep) -> JSONResponse:
 
     503 when the store is down, when a read model has stopped on an error, or when no runner
     is running: in each case what the read-model routes answer is falling behind the log
-    (writes still work). The body's ``status`` says which.
+    (writes still work). The body's ``status`` says which. Cases a read model could not lay
+    out (``failing_cases``, the latest in ``failures``) do not make it unready: every other
+    case is served, and those cases show their rows from before.
     """
     try:
         head = ledger.head()
-        projections = {g.name: lag(ledger, g, head) for g in active_generations(views)}
+        projections = {
+            g.name: {**lag(ledger, g, head), **failing(views, g)}
+            for g in active_generations(views)
+        }
         runner = running(views)
     except Exception as e:  # the store is down: not ready, say why
         return JSONResponse({"status": "unavailable", "store": str(e)}, status_code=503)

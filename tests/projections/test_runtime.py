@@ -22,10 +22,9 @@ from infra.store import build_application, build_runner
 from projections import caseload, freshness, read_models
 from projections.db import ViewDatabase, views_channel
 from projections.freshness import wait_for
-from projections.generations import active_generations
+from projections.generations import active_generations, failing_cases
 from projections.model import CaseView, Row
 from projections.notices import Notices
-from projections.projector import ProjectionFailed
 from projections.rebuild import rebuild
 from projections.runner import Runner
 from projections.timeline import Timeline
@@ -144,28 +143,41 @@ class BrokenTimeline(Timeline):
         return super().rows(case)
 
 
-def test_a_failing_handler_stops_its_read_model_loudly_and_a_restart_resumes_it(
+def test_a_case_the_handler_fails_on_is_set_aside_and_every_other_case_goes_on(
     ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
 ):
     first = ledger.log_after(0, 300)[-1]
-    BrokenTimeline.victim = first.entry.case_id
+    victim = first.entry.case_id
+    BrokenTimeline.victim = victim
     models = [m for m in read_models() if m.name != "timeline"] + [BrokenTimeline()]
     broken = Runner(ledger, views, models, clock=clock, batch=100, recheck_seconds=0)
 
-    with pytest.raises(ProjectionFailed, match="cannot lay out this case"):
-        broken.catch_up()
+    broken.catch_up()  # nothing stops
 
-    found = {s.name: s for s in active_generations(views)}
-    assert found["caseload"].position == demo  # the others went on
-    stopped = found["timeline"]
-    assert stopped.position < first.position  # the failing batch was not applied
-    assert "cannot lay out this case" in stopped.error
-    assert stopped.error_position == stopped.position + 1
-    # Check: a runner restarted (the bug fixed) resumes where it stopped, and clears the error
+    found = {g.name: g for g in active_generations(views)}
+    assert all((g.position, g.error) == (demo, None) for g in found.values())
+    assert (found["timeline"].failing, found["caseload"].failing) == (1, 0)
+    [failure] = failing_cases(views, found["timeline"])
+    assert failure["case_id"] == victim
+    assert "cannot lay out this case" in failure["error"]
+    assert failure["event_id"] == ledger.get_case(UUID(victim)).entries[-1].event_id
+    assert timeline_rows(views, victim) == 0
+    assert timeline_rows(views, ledger.log_after(0, 1)[0].entry.case_id) > 0
+    # Check: a restarted runner (the handler fixed) lays the case out and no longer lists it
     make_runner(ledger, views, clock).catch_up()
-    found = {s.name: s for s in active_generations(views)}
-    assert (found["timeline"].position, found["timeline"].error) == (demo, None)
-    assert found["timeline"].events == demo
+    found = {g.name: g for g in active_generations(views)}
+    assert found["timeline"].failing == 0
+    assert timeline_rows(views, victim) > 0
+    live = snapshot(views)
+    rebuild(make_runner(ledger, views, clock), read_models())
+    assert snapshot(views) == live
+
+
+def timeline_rows(views: ViewDatabase, case_id: str) -> int:
+    [row] = views.read(
+        "SELECT count(*) AS n FROM caseledger_timeline WHERE case_id = ?", (case_id,)
+    )
+    return int(row["n"])
 
 
 class DuplicatingTimeline(Timeline):
@@ -180,24 +192,25 @@ class DuplicatingTimeline(Timeline):
         return rows
 
 
-def test_rows_the_database_refuses_stop_only_that_read_model(
+def test_a_case_whose_rows_the_database_refuses_is_set_aside_and_the_others_go_on(
     ledger: CaseLedger, views: ViewDatabase, clock: Clock, demo: int
 ):
     first = ledger.log_after(0, 300)[-1]
-    DuplicatingTimeline.victim = first.entry.case_id
+    victim = first.entry.case_id
+    DuplicatingTimeline.victim = victim
     models = [m for m in read_models() if m.name != "timeline"] + [DuplicatingTimeline()]
     broken = Runner(ledger, views, models, clock=clock, batch=100, recheck_seconds=0)
 
-    with pytest.raises(ProjectionFailed, match="rows refused"):
-        broken.catch_up()
+    broken.catch_up()
 
-    found = {s.name: s for s in active_generations(views)}
-    assert found["caseload"].position == found["inspections"].position == demo
-    stopped = found["timeline"]
-    assert stopped.position < first.position  # nothing of the refused batch was written
-    assert stopped.error_position == stopped.position + 1
-    make_runner(ledger, views, clock).catch_up()  # the bug fixed: it resumes
-    assert positions(views)["timeline"] == demo
+    found = {g.name: g for g in active_generations(views)}
+    assert all((g.position, g.error) == (demo, None) for g in found.values())
+    [failure] = failing_cases(views, found["timeline"])
+    assert failure["case_id"] == victim
+    assert "rows refused" in failure["error"]
+    assert timeline_rows(views, victim) == 0  # nothing of the refused case was written
+    make_runner(ledger, views, clock).catch_up()  # the bug fixed: the case comes back
+    assert {g.name: g.failing for g in active_generations(views)}["timeline"] == 0
     live = snapshot(views)
     rebuild(make_runner(ledger, views, clock), read_models())
     assert snapshot(views) == live
@@ -502,17 +515,15 @@ def test_a_reader_waiting_for_its_write_wakes_when_the_runner_applies_it_not_at_
     [recorded] = ledger.append(case, [note("after the read model caught up")], ACTOR)
     woke: list[bool] = []
     reader = threading.Thread(
-        target=lambda: woke.append(
-            wait_for(views, notices, ["caseload"], recorded.position, 30.0)
-        )
+        target=lambda: woke.append(wait_for(views, notices, ["caseload"], recorded.position, 30.0))
     )
     waiting = threading.Event()
     wait = Notices.wait
 
-    def waits(self: Notices, channel: str | None, mark: int, timeout: float, poll: float) -> None:
+    def waits(self: Notices, channel: str | None, mark: int, *args: Any) -> None:
         if self.listening:
             waiting.set()
-        wait(self, channel, mark, timeout, poll)
+        wait(self, channel, mark, *args)
 
     monkeypatch.setattr(Notices, "wait", waits)
     try:
@@ -574,10 +585,10 @@ def test_a_runner_waiting_for_the_log_wakes_when_an_event_is_sequenced_not_at_a_
     waiting = threading.Event()
     wait = Notices.wait
 
-    def waits(self: Notices, channel: str | None, mark: int, timeout: float, poll: float) -> None:
+    def waits(self: Notices, channel: str | None, mark: int, *args: Any) -> None:
         if self.listening:
             waiting.set()
-        wait(self, channel, mark, timeout, poll)
+        wait(self, channel, mark, *args)
 
     monkeypatch.setattr(Notices, "wait", waits)
     runner = make_runner(ledger, views, clock)
