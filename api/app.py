@@ -11,6 +11,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 
 from api.errors import install_error_handlers
+from api.limits import BodyLimit
 from api.routes import audit, caseloads, cases, events, health, inspections
 from domain.application import CaseLedger
 from infra.collector import frozen_after_full_collections
@@ -70,7 +71,8 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
     if ledger is not None:
         app.state.ledger = ledger
     install_error_handlers(app)
-    app.middleware("http")(_request_log)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.middleware("http")(_request_log)  # added last: outermost, it logs every answer
     app.include_router(health.router)
     app.include_router(cases.router)
     app.include_router(events.router)

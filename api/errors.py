@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.deps import InvalidQuery, ReadModelBehind, Unauthenticated
+from api.limits import BodyTooLarge
 from domain.errors import (
     CaseLedgerError,
     CaseNotFound,
@@ -109,6 +110,13 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"Retry-After": "1"} if status == 503 else None
         return problem(
             status, _title(exc), exc.detail, kind=_kind(exc), errors=errors, headers=headers
+        )
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        headers = {"Connection": "close"}
+        return JSONResponse(
+            exc.problem(), status_code=413, media_type="application/problem+json", headers=headers
         )
 
     @app.exception_handler(HTTPException)

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         description="judge the read models as of this instant instead of the clock "
         "(reproducible reports and tests)",
     )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="request bodies larger than this are refused (413) before they are read",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, validation_alias=AliasChoices("CASELEDGER_PORT", "PORT"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

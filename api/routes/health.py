@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -9,6 +10,8 @@ from api.deps import LedgerDep, ViewsDep
 from projections.freshness import failing, lag
 from projections.generations import active_generations
 from projections.presence import running
+
+log = structlog.get_logger("caseledger.http")
 
 router = APIRouter(tags=["operations"])
 
@@ -38,8 +41,10 @@ def ready(ledger: LedgerDep, views: ViewsDep) -> JSONResponse:
             for g in active_generations(views)
         }
         runner = running(views)
-    except Exception as e:  # the store is down: not ready, say why
-        return JSONResponse({"status": "unavailable", "store": str(e)}, status_code=503)
+    except Exception as e:  # the store is down: not ready; the detail is for the operators' log
+        log.warning("ready_store_unavailable", error=str(e))
+        reason = "the store cannot be reached (the server's log says why)"
+        return JSONResponse({"status": "unavailable", "store": reason}, status_code=503)
     failed = [name for name, p in projections.items() if p["error"]]
     status = "projection_stopped" if failed else "ready" if runner else "projections_not_running"
     body = {
