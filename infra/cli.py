@@ -40,13 +40,15 @@ def demo(
     """Record N plausible life courses in one province, through the domain."""
     from infra.demo import DemoAlreadyRecorded, generate
     from infra.logging import configure_logging
+    from infra.progress import progress
     from infra.store import build_application
 
     settings = Settings()
     configure_logging(settings)
     ledger = build_application(settings)
     try:
-        summary = generate(ledger, people=people, seed=seed)
+        with progress("people", people) as done:
+            summary = generate(ledger, people=people, seed=seed, progress=done)
     except DemoAlreadyRecorded as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(1) from None
@@ -202,6 +204,7 @@ def projections_rebuild(
     from functools import partial
 
     from infra.logging import configure_logging
+    from infra.progress import progress
     from infra.store import build_application, build_runner
     from projections.rebuild import RebuildRunning, rebuild
 
@@ -209,17 +212,17 @@ def projections_rebuild(
     configure_logging(settings)
     ledger = build_application(settings)
     runner = build_runner(settings, ledger, _models(names))
-    done = 0
-
-    def progress(applied: int) -> None:
-        nonlocal done
-        done += applied
-        if done % 50_000 < applied:
-            typer.echo(f"  {done} events", err=True)
-
+    applied = 0
     try:
         factory = partial(build_application, settings)
-        generations = rebuild(runner, runner.models, progress, workers, factory)
+        with progress("events", ledger.head()) as done:
+
+            def advance(more: int) -> None:
+                nonlocal applied
+                applied += more
+                done(applied)
+
+            generations = rebuild(runner, runner.models, advance, workers, factory)
     except RebuildRunning as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(1) from None

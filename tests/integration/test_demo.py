@@ -246,6 +246,7 @@ def test_running_the_demo_again_on_its_store_says_so_in_one_line_and_changes_not
     other_seed = CliRunner().invoke(cli, ["demo", "--people", "2", "--seed", "6"])
 
     assert first.exit_code == 0, first.output
+    assert first.output.strip().count("\n") == 0  # no terminal: no progress, one summary line
     assert again.exit_code == 1
     assert again.output.strip().count("\n") == 0
     assert "already holds the demo's people of seed 5" in again.output
