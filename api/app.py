@@ -10,8 +10,10 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI, Request, Response
 
+from api import metrics
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
+from api.metrics import Metrics
 from api.routes import audit, caseloads, cases, events, health, inspections
 from domain.application import CaseLedger
 from infra.collector import frozen_after_full_collections
@@ -45,6 +47,7 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
             ensure(app.state.views, read_models())
         if settings.run_projections:
             runner = build_runner(settings, app.state.ledger, notices=app.state.notices)
+            app.state.runner = runner
             ensure(runner.db, runner.models)
             thread = runner.start()
         log.info("started", store=settings.store, projections=bool(runner))
@@ -71,9 +74,12 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
     if ledger is not None:
         app.state.ledger = ledger
     install_error_handlers(app)
+    app.state.metrics = Metrics(app.state)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.middleware("http")(app.state.metrics.observe)
     app.middleware("http")(_request_log)  # added last: outermost, it logs every answer
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(cases.router)
     app.include_router(events.router)
     app.include_router(audit.router)

@@ -84,6 +84,9 @@ class CaseLedger(Application[UUID]):
         # the store first (see ``_append``); as large as the repository's cache, off with it.
         size = int(self.env.get("AGGREGATE_CACHE_MAXSIZE") or 0)
         self._saved: LRUCache[UUID, Case] | None = LRUCache(size) if size > 0 else None
+        self._counted = threading.Lock()
+        self.recorded_events = 0
+        """Events this process recorded (repeats excluded): the metrics read it."""
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Configuration comes only from ``env`` (built from Settings), never from os.environ."""
@@ -113,6 +116,7 @@ class CaseLedger(Application[UUID]):
                     self._check_ids_unused_elsewhere(case_id, [new])
                     continue  # someone opened it meanwhile: look again (it exists now)
                 self._remember(case)
+                self._count(1)
                 return Recorded(case_id, 1, new.event_id, recording.notification.id, True)
             first = existing.entries[0]
             if first.event_id == new.event_id and new.same_content_as(first):
@@ -187,6 +191,7 @@ class CaseLedger(Application[UUID]):
                 _back_off(attempt)
                 continue
             self._remember(case)
+            self._count(len(recordings))
             return [
                 Recorded(
                     case_id, r.domain_event.originator_version, e.event_id, r.notification.id, True
@@ -306,6 +311,10 @@ class CaseLedger(Application[UUID]):
             return self.repository.get(case_id, projector_func=_replay)
         except AggregateNotFoundError:
             raise CaseNotFound(f"no case {case_id}") from None
+
+    def _count(self, events: int) -> None:
+        with self._counted:
+            self.recorded_events += events
 
     def _lock(self, case_id: UUID) -> threading.Lock:
         return self._case_locks[case_id.int % LOCK_STRIPES]

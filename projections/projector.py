@@ -111,6 +111,10 @@ class Projector:
         self._views: dict[tuple[str, int, datetime], CaseView] = {}
         self._last_recheck = 0.0
         self._retried: set[str] = set()
+        self.rounds = 0
+        """Rounds that applied events, and the events they applied summed over the read
+        models (the metrics read them)."""
+        self.events_applied = 0
 
     # --- one read model -----------------------------------------------------------------------
 
@@ -309,6 +313,9 @@ class Projector:
                 log.warning("projections_round_refused", error=str(e))
                 applied, failures = self._round_one_by_one(running, now)
                 break
+        if applied:
+            self.rounds += 1
+            self.events_applied += applied
         for model, error in failures:
             self._fail(model, error)
         if time.monotonic() - self._last_recheck >= self.recheck_seconds:
