@@ -30,6 +30,12 @@ class InvalidQuery(CaseLedgerError):
     """A query parameter that cannot be served (422, naming the parameter)."""
 
 
+class Busy(CaseLedgerError):
+    """The server is doing this already for someone else (503 with ``Retry-After``)."""
+
+    retry_after = 30
+
+
 class ReadModelBehind(CaseLedgerError):
     """The read model has not reached the position asked for within the wait (503)."""
 

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from api.deps import InvalidQuery, ReadModelBehind, Unauthenticated
+from api.deps import Busy, InvalidQuery, ReadModelBehind, Unauthenticated
 from api.limits import BodyTooLarge
 from domain.errors import (
     CaseLedgerError,
@@ -27,6 +27,7 @@ STATUS: list[tuple[type[Exception], int]] = [
     (InvalidEvent, 422),
     (InvalidQuery, 422),
     (ReadModelBehind, 503),
+    (Busy, 503),
     (CaseNotFound, 404),
     (Conflict, 409),
     (Contention, 503),
@@ -107,7 +108,8 @@ def install_error_handlers(app: FastAPI) -> None:
             errors = [_field_error(e) for e in exc.errors]
         elif exc.field:
             errors = [{"field": exc.field, "message": exc.detail}]
-        headers = {"Retry-After": "1"} if status == 503 else None
+        retry_after = getattr(exc, "retry_after", 1)
+        headers = {"Retry-After": str(retry_after)} if status == 503 else None
         return problem(
             status, _title(exc), exc.detail, kind=_kind(exc), errors=errors, headers=headers
         )

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from api.deps import ActorDep, LedgerDep
+from api.deps import ActorDep, Busy, LedgerDep
 from api.schemas import IntegrityProblemPublic, VerificationPublic
 from domain.integrity import Problem
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+WHOLE_STORE = threading.Lock()
+"""Held by the whole-store verification running in this process."""
 
 
 @router.get("/verify", response_model=VerificationPublic)
@@ -20,8 +24,20 @@ def verify(
     actor: ActorDep,
     case_id: Annotated[UUID | None, Query(description="one case; default: the whole store")] = None,
 ) -> VerificationPublic:
-    """Recompute every stored hash and check each chain and the global log; the first break."""
-    report = ledger.verify(case_id)
+    """Recompute every stored hash and check each chain and the global log; the first break.
+
+    A whole-store verification reads every event: one runs at a time per process, and another
+    asked meanwhile is answered 503 with ``Retry-After`` rather than queued (so that
+    verifications never take the connections writes need). One case is always served."""
+    if case_id is not None:
+        report = ledger.verify(case_id)
+    elif not WHOLE_STORE.acquire(blocking=False):
+        raise Busy("a whole-store verification is running; retry later", field="case_id")
+    else:
+        try:
+            report = ledger.verify(None)
+        finally:
+            WHOLE_STORE.release()
     return VerificationPublic(
         ok=report.ok,
         summary=report.summary(),

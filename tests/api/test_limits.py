@@ -1,5 +1,6 @@
 """What a request cannot do: send a body above the configured limit (413 before it is parsed,
-nothing changes), or learn the database's errors from ``/ready`` (SQLite and PostgreSQL)."""
+nothing changes), learn the database's errors from ``/ready``, or queue whole-store
+verifications that take the connections writes need (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -90,3 +91,46 @@ def test_ready_names_no_database_detail_when_the_store_is_down(settings: Setting
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert "10.0.0.5" not in response.text and "owner_secret" not in response.text
+
+
+def test_a_second_whole_store_verification_is_told_to_retry_while_writes_go_on(
+    client: TestClient,
+) -> None:
+    import threading
+
+    case_id = open_case(client)
+    ledger = client.app.state.ledger  # type: ignore[attr-defined]
+    verify, started, release = ledger.verify, threading.Event(), threading.Event()
+
+    def slow_verify(case: object = None) -> object:
+        if case is None:
+            started.set()
+            release.wait(20)
+        return verify(case)
+
+    ledger.verify = slow_verify
+    first: list[int] = []
+    running = threading.Thread(
+        target=lambda: first.append(client.get("/v1/audit/verify", headers=ACTOR).status_code)
+    )
+    running.start()
+    try:
+        assert started.wait(20)
+        second = client.get("/v1/audit/verify", headers=ACTOR)
+        one_case = client.get("/v1/audit/verify", params={"case_id": case_id}, headers=ACTOR)
+        note = {
+            "type": "NoteAdded",
+            "occurred_at": "2023-05-02T09:00:00+07:00",
+            "data": {"text": "x"},
+        }
+        write = client.post(f"/v1/cases/{case_id}/events", json=note, headers=ACTOR)
+    finally:
+        release.set()
+        running.join(20)
+
+    assert second.status_code == 503
+    assert second.headers["Retry-After"] == "30"
+    assert second.headers["content-type"] == "application/problem+json"
+    assert one_case.status_code == 200
+    assert write.status_code == 201
+    assert first == [200]
