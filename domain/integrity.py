@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from itertools import groupby
+from operator import attrgetter
 from uuid import UUID
 
 GENESIS = hashlib.sha256(b"caseledger genesis").digest()
@@ -41,33 +42,54 @@ MAX_PROBLEMS = 100
 
 
 def utc_text(moment: datetime) -> str:
+    """A timestamp as the canonical bytes (and SQLite's columns) hold it."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical_bytes(
-    event_id: str,
-    case_id: UUID,
-    version: int,
-    type: str,
-    schema_version: int,
-    occurred_at: datetime,
-    recorded_at: datetime,
-    actor: str,
-    payload: bytes,
-) -> bytes:
-    fields = [
-        DOMAIN_TAG,
-        event_id.encode(),
-        str(case_id).encode(),
-        str(version).encode(),
-        type.encode(),
-        str(schema_version).encode(),
-        utc_text(occurred_at).encode(),
-        utc_text(recorded_at).encode(),
-        actor.encode(),
-        payload,
-    ]
-    return b"".join(len(f).to_bytes(8, "big") + f for f in fields)
+@dataclass(frozen=True)
+class EventColumns:
+    """The columns of one stored event that its hash covers, as stored, in canonical order.
+
+    The one list of them: both stores build their column lists from ``HASHED_COLUMNS`` /
+    ``STORED_COLUMNS`` (taken from these fields), so adding, removing or reordering a field here
+    changes the canonical bytes, hence every hash: existing stores would no longer verify.
+    """
+
+    event_id: str
+    case_id: UUID
+    version: int
+    type: str
+    schema_version: int
+    occurred_at: str  # utc_text
+    recorded_at: str  # utc_text
+    actor: str  # JSON text
+    payload: bytes
+
+    def canonical(self) -> bytes:
+        return canonical_bytes(self)
+
+
+HASHED_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(EventColumns))
+STORED_COLUMNS: tuple[str, ...] = (*HASHED_COLUMNS, "hash")
+"""The events table's columns a writer sets: those the hash covers, then the hash."""
+
+hashed_values: Callable[[EventColumns], tuple[object, ...]] = attrgetter(*HASHED_COLUMNS)
+"""An event's values of ``HASHED_COLUMNS``, in order."""
+
+
+def canonical_bytes(event: EventColumns) -> bytes:
+    """``DOMAIN_TAG``, then each of ``HASHED_COLUMNS`` in order, each prefixed by its length
+    (8 bytes, big-endian): the payload as is, every other value as the UTF-8 of its text (the
+    case id, version and schema version included)."""
+    joined: list[bytes] = []
+    for part in (DOMAIN_TAG, *[_encoded(value) for value in hashed_values(event)]):
+        joined.append(len(part).to_bytes(8, "big"))
+        joined.append(part)
+    return b"".join(joined)
+
+
+def _encoded(value: object) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
 
 
 def chain_hash(previous: bytes, canonical: bytes) -> bytes:
@@ -79,34 +101,13 @@ def log_hash(previous: bytes, position: int, event_hash: bytes) -> bytes:
 
 
 @dataclass(frozen=True)
-class StoredRow:
-    """One row of the events table, as stored, with its global position if it has one."""
+class StoredRow(EventColumns):
+    """One row of the events table, as stored (``STORED_COLUMNS``), with its global position if
+    it has one."""
 
-    event_id: str
-    case_id: UUID
-    version: int
-    type: str
-    schema_version: int
-    occurred_at: datetime
-    recorded_at: datetime
-    actor: str
-    payload: bytes
     hash: bytes
     position: int | None = None
     unsequenced: bool = False  # no position although every older transaction has ended
-
-    def canonical(self) -> bytes:
-        return canonical_bytes(
-            self.event_id,
-            self.case_id,
-            self.version,
-            self.type,
-            self.schema_version,
-            self.occurred_at,
-            self.recorded_at,
-            self.actor,
-            self.payload,
-        )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from infra.demo.people import live_person, random_plan
 from infra.demo.showcase import SHOWCASE, showcase_plan
 from infra.demo.world import World
 
+
 class DemoAlreadyRecorded(Exception):
     """The store already holds this seed's people (their case ids are the seed's)."""
 

@@ -8,9 +8,11 @@ usual, and store the same things:
   payload — event id (unique: a retried append can never write twice, even from two
   processes), case id, version (``(case, version)`` is the key that decides races), type,
   schema version, occurred_at, recorded_at, actor — and the integrity hash, chained per case
-  (``domain/integrity.py``). Indexed by event id, by case, and by time. Append-only: triggers
-  refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL); in production the application's role has
-  only SELECT, and INSERT of the event's own columns (``caseledger migrate --grant-to ROLE``).
+  (``domain/integrity.py``, whose ``EventColumns`` is the one list of these columns: both
+  recorders make their column lists from it). Indexed by event id, by case, and by time.
+  Append-only: triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL); in production the
+  application's role has only SELECT, and INSERT of the event's own columns (``caseledger
+  migrate --grant-to ROLE``).
 - **the global log** (``caseledger_log``): ``position -> event`` (and the event's hash, chained
   into a log hash), positions 1, 2, 3, … without a gap, totally ordered and gap-safe: a reader
   that has passed a position never later finds a newly committed event before it. Also

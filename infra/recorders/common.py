@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import structlog
 from eventsourcing.persistence import PersistenceError, StoredEvent
 
-from domain.integrity import canonical_bytes
+from domain.integrity import EventColumns
 from domain.store import LogRecord
 
 log = structlog.get_logger("caseledger.store")
@@ -21,31 +20,29 @@ EVENTS_TABLE = "caseledger_events"
 
 @dataclass(frozen=True)
 class CaseStoredEvent(StoredEvent):
-    """A stored event with its envelope columns (built by ``CaseEventMapper``)."""
+    """A stored event with the columns the store keeps of it (``domain.integrity.EventColumns``:
+    the envelope beside the payload, timestamps already as stored), built once per event by
+    ``CaseEventMapper``; both recorders write ``columns`` and hash ``columns.canonical()``."""
 
-    event_id: str
-    schema_version: int
-    occurred_at: datetime
-    recorded_at: datetime
-    actor: str
+    columns: EventColumns
 
-    def canonical(self) -> bytes:
-        return canonical_bytes(
-            self.event_id,
-            as_uuid(self.originator_id),
-            self.originator_version,
-            self.topic,
-            self.schema_version,
-            self.occurred_at,
-            self.recorded_at,
-            self.actor,
-            self.state,
-        )
+    @classmethod
+    def of(cls, columns: EventColumns) -> CaseStoredEvent:
+        """The stored event of these columns (the library's fields are taken from them)."""
+        return cls(columns.case_id, columns.version, columns.type, columns.payload, columns)
+
+    @property
+    def event_id(self) -> str:
+        return self.columns.event_id
+
+
+LOG_COLUMNS = "l.position, e.case_id, e.version, e.type, e.payload, e.event_id, e.hash"
+"""What both recorders select of a log entry (``l``) and its event (``e``), as ``sealed``
+reads it."""
 
 
 def sealed(row: Sequence[Any]) -> LogRecord:
-    """A log row ``(position, case_id, version, type, payload, event_id, hash)`` — the columns
-    both recorders select for the log — as a notification."""
+    """A log row selected as ``LOG_COLUMNS`` as a notification."""
     position, case_id, version, type_, payload, event_id, hash_ = row
     return LogRecord(
         id=position,

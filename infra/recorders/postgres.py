@@ -1,38 +1,68 @@
 """The event store on PostgreSQL: parallel writers, positions assigned after commit.
 
-See the package docstring for the design; the SQL objects are created here:
+See the package docstring for the design. The SQL is in ``sql/`` (package data, read with
+``importlib.resources``); this module composes it with the store's names and runs it.
 
-- ``caseledger_events`` and ``caseledger_log`` with append-only triggers;
-- ``caseledger_log_state``: one row, ``tx_offset`` (0 unless the store was restored into a
-  cluster whose transaction ids are behind the stored ones: ``caseledger migrate`` raises it so
-  that new ids sort after the old ones);
-- ``caseledger_events_tx_id()``: the column default of ``tx_id`` (the writing transaction's id
-  plus ``tx_offset``); the application's role cannot set ``tx_id`` itself;
-- ``caseledger_log_sequence(...)``: one sequencer pass; ``SECURITY DEFINER``, so that the
-  application's role, which may not insert into the log, sequences only through it;
-- ``caseledger_events_append(...)``: insert one event, commit, then a pass unless one is running.
+The scripts create or update the database objects, in this order, at each start (one process
+at a time; tables ``IF NOT EXISTS``, functions ``CREATE OR REPLACE``, so an existing store gets
+the current functions):
+
+- ``tables.sql``: ``caseledger_log_state`` (one row, ``tx_offset``: 0 unless the store was
+  restored into a cluster whose transaction ids are behind the stored ones; ``caseledger
+  migrate`` raises it so that new ids sort after the old ones), ``caseledger_log``,
+  ``caseledger_events_tx_id()`` (the column default of ``tx_id``: the writing transaction's id
+  plus ``tx_offset``; the application's role cannot set ``tx_id`` itself), ``caseledger_events``
+  and the indexes;
+- ``triggers.sql``: the append-only triggers;
+- ``sequence.sql``: ``caseledger_log_sequence(...)``, one sequencer pass; ``SECURITY DEFINER``,
+  so that the application's role, which may not insert into the log, sequences only through it;
+- ``append.sql``: ``caseledger_events_hash(...)``, the hash of a new event (the one place the
+  chain is written in SQL), and ``caseledger_events_append(...)``: insert one event, commit,
+  then a pass unless one is running.
+
+``statements.sql`` holds the statements run at runtime, by name: all the SQL is in one
+language and one place, and this module only binds parameters (and appends the optional
+conditions of a few reads, next to the parameters they take).
+
+Placeholders are ``{name}`` (``psycopg.sql.SQL.format``: schema, tables, functions, indexes,
+the lock key, the genesis hash, and the column lists made from ``domain.integrity``'s one list
+of the stored columns), so a literal brace in a file would have to be doubled; there are none.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from functools import cache
+from importlib.resources import files
 from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Composed, Identifier, Literal
+from psycopg.sql import SQL, Composable, Composed, Identifier, Literal, Placeholder
 
-from domain.integrity import GENESIS, LogRow, StoredRow, VerificationReport, verify
+from domain.integrity import (
+    GENESIS,
+    HASHED_COLUMNS,
+    STORED_COLUMNS,
+    LogRow,
+    StoredRow,
+    VerificationReport,
+    hashed_values,
+    utc_text,
+    verify,
+)
 from domain.store import LogRecord, Seal
 from infra.recorders.common import (
     EVENTS_TABLE,
+    LOG_COLUMNS,
     CaseStoredEvent,
     as_uuid,
     case_stored,
@@ -45,10 +75,43 @@ POSITION_WAIT_SECONDS = 1.0
 SEQUENCE_BATCH = 5000
 SWEEP_SECONDS = 0.1
 HELD_BACK_REPORT_SECONDS = 10.0
-INSERTABLE = (
-    "event_id, case_id, version, type, schema_version, occurred_at, recorded_at, actor, "
-    "payload, hash"
-)
+CREATE_SCRIPTS = ("tables.sql", "triggers.sql", "sequence.sql", "append.sql")
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of ``sql/<name>``: package data, read through ``importlib.resources`` (so from
+    an installed wheel too)."""
+    return (files("infra.recorders") / "sql" / name).read_text(encoding="utf-8")
+
+
+def compose(text: str, names: dict[str, Composable]) -> Composed:
+    """``text`` with its ``{name}`` placeholders filled (``SQL.format``: a literal brace would
+    have to be doubled; the files hold none)."""
+    return SQL(text).format(**names)
+
+
+def sql_script(name: str, names: dict[str, Composable]) -> Composed:
+    """A script that creates or updates objects, run as one statement list (comments and all:
+    those inside function bodies are kept in the database). It must not mention the library's
+    ``CREATE TYPE``, which ``create_table`` runs apart, each in a transaction of its own."""
+    text = sql_text(name)
+    if "CREATE TYPE" in text:
+        raise ProgrammingError(f"sql/{name} must not contain 'CREATE TYPE'")
+    return compose(text, names)
+
+
+def sql_statements(name: str, names: dict[str, Composable]) -> dict[str, Composed]:
+    """The named statements of a file (``-- name: <name>`` starts each), comment lines
+    dropped, each ending with a newline so that a condition may be appended."""
+    sections: dict[str, list[str]] = {}
+    lines: list[str] = []
+    for line in sql_text(name).splitlines():
+        if found := re.fullmatch(r"-- name: (\w+)", line.strip()):
+            lines = sections.setdefault(found[1], [])
+        elif line.strip() and not line.lstrip().startswith("--"):
+            lines.append(line)
+    return {key: compose("\n".join(text) + "\n", names) for key, text in sections.items()}
 
 
 class GroupSequencer:
@@ -138,6 +201,26 @@ class GroupSequencer:
         )
 
 
+def _one(cursor: Any) -> dict[str, Any]:
+    """The row a statement that always answers one answered."""
+    row = cursor.fetchone()
+    if row is None:
+        raise ProgrammingError("the statement answered no row")
+    return cast(dict[str, Any], row)
+
+
+def _stored_row(row: dict[str, Any]) -> StoredRow:
+    """A row of ``verify_events`` (the stored columns, position, unsequenced, by name), its
+    timestamps as the canonical bytes hold them."""
+    return StoredRow(
+        **{
+            **row,
+            "occurred_at": utc_text(row["occurred_at"]),
+            "recorded_at": utc_text(row["recorded_at"]),
+        }
+    )
+
+
 class PostgresCaseRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, events_table_name: str = EVENTS_TABLE):
         super().__init__(datastore, events_table_name=events_table_name)
@@ -148,245 +231,46 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             "big",
             signed=True,
         )
-        names = {
+        events, log = events_table_name, self.log_table
+        self.names = names = {
             "schema": Identifier(datastore.schema),
-            "events": Identifier(events_table_name),
-            "log": Identifier(self.log_table),
-            "state": Identifier(f"{self.log_table}_state"),
-            "tx_id": Identifier(f"{events_table_name}_tx_id"),
-            "sequence": Identifier(f"{self.log_table}_sequence"),
-            "append": Identifier(f"{events_table_name}_append"),
-            "refuse": Identifier(f"{self.log_table}_refuse_change"),
+            "events": Identifier(events),
+            "log": Identifier(log),
+            "state": Identifier(f"{log}_state"),
+            "tx_id": Identifier(f"{events}_tx_id"),
+            "event_hash": Identifier(f"{events}_hash"),
+            "append": Identifier(f"{events}_append"),
+            "sequence": Identifier(f"{log}_sequence"),
+            "refuse": Identifier(f"{log}_refuse_change"),
+            "events_tx_idx": Identifier(f"{events}_tx_idx"),
+            "events_recorded_at_idx": Identifier(f"{events}_recorded_at_idx"),
+            "events_occurred_at_idx": Identifier(f"{events}_occurred_at_idx"),
+            "log_case_idx": Identifier(f"{log}_case_idx"),
             "key": Literal(self.lock_key),
             "genesis": Literal(GENESIS),
-            "insertable": SQL(INSERTABLE),
+            # the column lists, from domain.integrity's one list of the stored columns
+            "insertable": SQL(", ").join(map(Identifier, STORED_COLUMNS)),
+            "parameters": SQL(", ").join(Identifier(f"p_{name}") for name in HASHED_COLUMNS),
+            "values": SQL(", ").join(map(Placeholder, HASHED_COLUMNS)),
+            "stored_e": SQL(", ").join(Identifier("e", name) for name in STORED_COLUMNS),
+            "log_columns": SQL(LOG_COLUMNS),
         }
-        self.names = names
-
-        def sql(text: str, **more: Any) -> Composed:
-            return SQL(text).format(**names, **more)
-
-        self.sql_create_statements = [
-            sql(
-                "CREATE TABLE IF NOT EXISTS {schema}.{state} ("
-                "id boolean PRIMARY KEY DEFAULT true CHECK (id), "
-                "tx_offset bigint NOT NULL DEFAULT 0)"
-            ),
-            sql("INSERT INTO {schema}.{state} (id) VALUES (true) ON CONFLICT DO NOTHING"),
-            sql(
-                "CREATE TABLE IF NOT EXISTS {schema}.{log} ("
-                "position bigint PRIMARY KEY, "
-                "tx_id bigint NOT NULL, "
-                "row_id bigint NOT NULL UNIQUE, "
-                "event_id text NOT NULL, "
-                "case_id uuid NOT NULL, "
-                "version bigint NOT NULL, "
-                "event_hash bytea NOT NULL, "
-                "log_hash bytea NOT NULL)"
-            ),
-            sql(
-                "CREATE OR REPLACE FUNCTION {schema}.{tx_id}() RETURNS bigint LANGUAGE plpgsql "
-                "SET search_path = pg_catalog, pg_temp AS $$ DECLARE t bigint; head bigint; BEGIN "
-                "SELECT pg_current_xact_id()::text::bigint + s.tx_offset INTO t "
-                "FROM {schema}.{state} s; "
-                "SELECT l.tx_id INTO head FROM {schema}.{log} l ORDER BY l.position DESC LIMIT 1; "
-                # never true within one cluster: the sequenced rows' transactions have all ended
-                "IF head >= t THEN RAISE EXCEPTION 'the global log is ahead of this cluster''s "
-                "transaction ids (restored from another cluster?): run caseledger migrate'; "
-                "END IF; RETURN t; END $$"
-            ),
-            sql(
-                "CREATE TABLE IF NOT EXISTS {schema}.{events} ("
-                "row_id bigint GENERATED ALWAYS AS IDENTITY UNIQUE, "
-                "tx_id bigint NOT NULL DEFAULT {schema}.{tx_id}(), "
-                "event_id text NOT NULL UNIQUE, "
-                "case_id uuid NOT NULL, "
-                "version bigint NOT NULL, "
-                "type text NOT NULL, "
-                "schema_version integer NOT NULL, "
-                "occurred_at timestamptz NOT NULL, "
-                "recorded_at timestamptz NOT NULL, "
-                "actor text NOT NULL, "
-                "payload bytea NOT NULL, "
-                "hash bytea NOT NULL, "
-                "PRIMARY KEY (case_id, version))"
-            ),
-            *(
-                sql(
-                    "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{table} (" + columns + ")",
-                    index=Identifier(f"{table}_{name}_idx"),
-                    table=Identifier(table),
-                )
-                for table, name, columns in (
-                    (events_table_name, "tx", "tx_id, row_id"),
-                    (events_table_name, "recorded_at", "recorded_at"),
-                    (events_table_name, "occurred_at", "occurred_at"),
-                    (self.log_table, "case", "case_id"),
-                )
-            ),
-            sql(
-                "CREATE OR REPLACE FUNCTION {schema}.{refuse}() RETURNS trigger "
-                "LANGUAGE plpgsql AS $$ BEGIN "
-                "RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP "
-                "USING ERRCODE = 'insufficient_privilege'; END $$"
-            ),
-        ]
-        for table in (events_table_name, self.log_table):
-            for operations, name in (("UPDATE OR DELETE", "change"), ("TRUNCATE", "truncate")):
-                self.sql_create_statements.append(
-                    sql(
-                        "CREATE OR REPLACE TRIGGER {trigger} BEFORE " + operations + " ON "
-                        "{schema}.{table} FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}()",
-                        trigger=Identifier(f"refuse_{name}"),
-                        table=Identifier(table),
-                    )
-                )
-        self.sql_create_statements += [
-            sql(
-                "CREATE OR REPLACE FUNCTION {schema}.{sequence}("
-                "batch integer, channel text, wait boolean, wanted bigint[]) "
-                "RETURNS TABLE (event_row bigint, log_position bigint) LANGUAGE plpgsql "
-                "SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ "
-                "DECLARE offs bigint; horizon bigint; upper_bound bigint; pos bigint; "
-                "last_tx bigint; last_row bigint; sealed bytea; r record; added integer; "
-                "total bigint := 0; "
-                "BEGIN "
-                "IF batch IS NULL OR batch < 1 THEN "
-                " RAISE EXCEPTION 'batch must be at least 1, not %', batch; "
-                "END IF; "
-                # each statement below takes its own snapshot: READ COMMITTED is required
-                "IF current_setting('transaction_isolation') <> 'read committed' THEN "
-                " RAISE EXCEPTION 'sequencing the global log needs READ COMMITTED, not %', "
-                " current_setting('transaction_isolation'); "
-                "END IF; "
-                # a lost pass is redone identically after a crash: see the package docstring
-                "PERFORM set_config('synchronous_commit', 'off', true); "
-                "IF wait THEN PERFORM pg_advisory_xact_lock({key}); "
-                "ELSIF NOT pg_try_advisory_xact_lock({key}) THEN "
-                " RETURN QUERY SELECT l.row_id, l.position FROM {schema}.{log} l "
-                " WHERE l.row_id = ANY(wanted); RETURN; "
-                "END IF; "
-                # after the lock: this snapshot sees every pass committed before
-                "SELECT l.position, l.tx_id, l.row_id, l.log_hash "
-                "INTO pos, last_tx, last_row, sealed "
-                "FROM {schema}.{log} l ORDER BY l.position DESC LIMIT 1; "
-                "IF NOT FOUND THEN pos := 0; last_tx := -1; last_row := 0; sealed := {genesis};"
-                " END IF; "
-                "SELECT s.tx_offset INTO offs FROM {schema}.{state} s; "
-                # every transaction below the horizon has ended: rows below it are final
-                "SELECT pg_snapshot_xmin(c)::text::bigint + offs, "
-                "pg_snapshot_xmax(c)::text::bigint + offs INTO horizon, upper_bound "
-                "FROM pg_current_snapshot() c; "
-                "IF last_tx >= upper_bound THEN "
-                " RAISE EXCEPTION 'the global log is ahead of this cluster''s transaction ids "
-                "(restored from another cluster?): run caseledger migrate'; "
-                "END IF; "
-                "LOOP "
-                " added := 0; "
-                " FOR r IN SELECT e.row_id, e.tx_id, e.event_id, e.case_id, e.version, e.hash "
-                " FROM {schema}.{events} e WHERE (e.tx_id, e.row_id) > (last_tx, last_row) "
-                " AND e.tx_id < horizon ORDER BY e.tx_id, e.row_id LIMIT batch LOOP "
-                "  pos := pos + 1; "
-                "  sealed := sha256(sealed || int8send(pos) || r.hash); "
-                "  INSERT INTO {schema}.{log} (position, tx_id, row_id, event_id, case_id, "
-                "  version, event_hash, log_hash) VALUES (pos, r.tx_id, r.row_id, r.event_id, "
-                "  r.case_id, r.version, r.hash, sealed); "
-                "  last_tx := r.tx_id; last_row := r.row_id; added := added + 1; "
-                " END LOOP; "
-                " total := total + added; "
-                " EXIT WHEN added < batch; "
-                "END LOOP; "
-                "IF total > 0 THEN PERFORM pg_notify(channel, pos::text); END IF; "
-                "RETURN QUERY SELECT l.row_id, l.position FROM {schema}.{log} l "
-                "WHERE l.row_id = ANY(wanted); "
-                "END $$"
-            ),
-            sql("REVOKE EXECUTE ON FUNCTION {schema}.{sequence} FROM PUBLIC"),
-            sql(
-                "CREATE OR REPLACE PROCEDURE {schema}.{append}("
-                "p_event_id text, p_case_id uuid, p_version bigint, p_type text, "
-                "p_schema_version integer, p_occurred_at timestamptz, p_recorded_at timestamptz, "
-                "p_actor text, p_payload bytea, p_genesis bytea, p_canonical bytea, "
-                "p_batch integer, p_channel text, "
-                "INOUT event_row bigint DEFAULT NULL, INOUT log_position bigint DEFAULT NULL) "
-                "LANGUAGE plpgsql AS $$ BEGIN "
-                "INSERT INTO {schema}.{events} AS e ({insertable}) VALUES ("
-                "p_event_id, p_case_id, p_version, p_type, p_schema_version, p_occurred_at, "
-                "p_recorded_at, p_actor, p_payload, sha256(CASE WHEN p_version = 1 THEN p_genesis "
-                "ELSE (SELECT p.hash FROM {schema}.{events} p WHERE p.case_id = p_case_id "
-                "AND p.version = p_version - 1) END || p_canonical)) "
-                "RETURNING e.row_id INTO event_row; "
-                # the event is durable here; then a pass, unless one is running
-                "COMMIT; "
-                "BEGIN "
-                " SELECT s.log_position INTO log_position "
-                " FROM {schema}.{sequence}(p_batch, p_channel, false, ARRAY[event_row]) s; "
-                "EXCEPTION WHEN OTHERS THEN "
-                " RAISE WARNING 'sequencer pass failed: %', SQLERRM; log_position := NULL; "
-                "END; "
-                "END $$"
-            ),
-        ]
-
-        self.insert_row_statement = sql(
-            "INSERT INTO {schema}.{events} ({insertable}) VALUES ("
-            "%(event_id)s, %(case_id)s, %(version)s, %(type)s, %(schema_version)s, "
-            "%(occurred_at)s, %(recorded_at)s, %(actor)s, %(payload)s, sha256("
-            "CASE WHEN %(version)s = 1 THEN %(genesis)s ELSE (SELECT p.hash FROM "
-            "{schema}.{events} p WHERE p.case_id = %(case_id)s AND p.version = %(version)s - 1)"
-            " END || %(canonical)s)) RETURNING row_id"
-        )
-        self.append_call = sql(
-            "CALL {schema}.{append}(%(event_id)s, %(case_id)s, %(version)s, %(type)s, "
-            "%(schema_version)s, %(occurred_at)s, %(recorded_at)s, %(actor)s, %(payload)s, "
-            "%(genesis)s, %(canonical)s, %(batch)s, %(channel)s)"
-        )
-        self.sequence_call = sql("SELECT * FROM {schema}.{sequence}(%s, %s, %s, %s::bigint[])")
-        self.repair_offset_statement = sql(
-            "UPDATE {schema}.{state} SET tx_offset = tx_offset + needed "
-            "FROM (SELECT max(e.tx_id) + 1 - (pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
-            " + (SELECT s.tx_offset FROM {schema}.{state} s)) AS needed "
-            "FROM {schema}.{events} e) n WHERE needed > 0 RETURNING tx_offset"
-        )
-        self.select_rows_statement = sql(
-            "SELECT version, type, payload FROM {schema}.{events} WHERE case_id = %s"
-        )
-        log_select = (  # the log's columns as ``sealed`` reads them
-            "SELECT l.position, e.case_id, e.version, e.type, e.payload, e.event_id, e.hash "
-            "FROM {schema}.{log} l JOIN {schema}.{events} e ON e.row_id = l.row_id "
-        )
-        self.log_statement = sql(log_select + "WHERE l.position > %s")
-        self.max_position_statement = sql("SELECT max(position) AS max FROM {schema}.{log}")
-        self.case_ids_statement = sql(
-            "SELECT DISTINCT case_id FROM {schema}.{log} WHERE position <= %s ORDER BY case_id"
-        )
-        self.cases_statement = sql(
-            log_select
-            + "WHERE l.case_id = ANY(%s) AND l.position <= %s ORDER BY l.case_id, l.version"
-        )
-        self.horizon_statement = sql(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + s.tx_offset AS horizon "
-            "FROM {schema}.{state} s"
-        )
-        self.seals_statement = sql(
-            "SELECT e.version, e.row_id, l.position, e.hash FROM {schema}.{events} e "
-            "LEFT JOIN {schema}.{log} l ON l.row_id = e.row_id WHERE e.case_id = %s"
-        )
-        self.locate_statement = sql(
-            "SELECT event_id, case_id, version FROM {schema}.{events} WHERE event_id = ANY(%s)"
-        )
-        self.verify_log_statement = sql(
-            "SELECT l.position, l.event_id, l.case_id, l.version, l.event_hash, l.log_hash, "
-            "CASE WHEN e.event_id = l.event_id AND e.case_id = l.case_id "
-            "AND e.version = l.version THEN e.hash END AS current_hash "
-            "FROM {schema}.{log} l LEFT JOIN {schema}.{events} e ON e.row_id = l.row_id "
-        )
-        self.verify_events_statement = sql(
-            "SELECT e.event_id, e.case_id, e.version, e.type, e.schema_version, e.occurred_at, "
-            "e.recorded_at, e.actor, e.payload, e.hash, l.position, "
-            "(l.position IS NULL AND e.tx_id < %(horizon)s) AS unsequenced "
-            "FROM {schema}.{events} e LEFT JOIN {schema}.{log} l ON l.row_id = e.row_id "
-        )
+        self.sql_create_statements = [sql_script(name, names) for name in CREATE_SCRIPTS]
+        statements = sql_statements("statements.sql", names)
+        self.insert_row_statement = statements["insert_row"]
+        self.append_call = statements["append_call"]
+        self.sequence_call = statements["sequence_call"]
+        self.repair_offset_statement = statements["repair_offset"]
+        self.select_rows_statement = statements["select_rows"]
+        self.log_statement = statements["log"]
+        self.max_position_statement = statements["max_position"]
+        self.case_ids_statement = statements["case_ids"]
+        self.cases_statement = statements["cases"]
+        self.horizon_statement = statements["horizon"]
+        self.seals_statement = statements["seals"]
+        self.locate_statement = statements["locate"]
+        self.verify_log_statement = statements["verify_log"]
+        self.verify_events_statement = statements["verify_events"]
         self.sequencer = GroupSequencer(self)
         self.last_sweep = -math.inf
         self._check_isolation()
@@ -395,7 +279,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         """Sequencer passes rely on READ COMMITTED (a snapshot per statement): refuse to start
         on a server or role whose default is stricter, rather than fail on every pass."""
         with self.datastore.get_connection() as conn:
-            level = conn.execute("SHOW default_transaction_isolation").fetchone()
+            level = _one(conn.execute("SHOW default_transaction_isolation"))
         if level["default_transaction_isolation"] != "read committed":
             raise ProgrammingError(
                 "caseledger needs default_transaction_isolation = 'read committed' (PostgreSQL's "
@@ -443,14 +327,15 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
 
     # --- writing ---
 
-    def insert_events(
+    def insert_events(  # type: ignore[override]  # a position may be None: see below
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> list[int | None]:
         """Insert the events (hash chained in SQL), commit, then wait for their positions.
 
         A single event is one call of the append procedure (insert, commit, a pass unless one
         is running: one round trip); several are one transaction. Events the procedure did not
-        sequence wait for the ``GroupSequencer``.
+        sequence wait for the ``GroupSequencer``; an event's position is None if it got none
+        within ``POSITION_WAIT_SECONDS`` (the library declares ints).
         """
         if not stored_events:
             return []
@@ -458,7 +343,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn:
             if len(params) == 1:
                 call = {**params[0], "batch": SEQUENCE_BATCH, "channel": self.channel_name}
-                row = conn.execute(self.append_call, call).fetchone()
+                row = _one(conn.execute(self.append_call, call))
                 if row["log_position"] is not None:
                     return [row["log_position"]]
                 row_ids = [row["event_row"]]
@@ -467,28 +352,21 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                     curs.executemany(self.insert_row_statement, params, returning=True)
                     row_ids = []
                     while True:
-                        row = curs.fetchone()
-                        assert row is not None
-                        row_ids.append(row["row_id"])
+                        row_ids.append(_one(curs)["row_id"])
                         if not curs.nextset():
                             break
         positions = self.sequencer.await_positions(row_ids, POSITION_WAIT_SECONDS)
         return [positions.get(row_id) for row_id in row_ids]
 
     def _row_params(self, stored: CaseStoredEvent) -> dict[str, Any]:
-        return {
-            "event_id": stored.event_id,
-            "case_id": as_uuid(stored.originator_id),
-            "version": stored.originator_version,
-            "type": stored.topic,
-            "schema_version": stored.schema_version,
-            "occurred_at": stored.occurred_at,
-            "recorded_at": stored.recorded_at,
-            "actor": stored.actor,
-            "payload": stored.state,
-            "genesis": GENESIS,
-            "canonical": stored.canonical(),
-        }
+        """The parameters of ``insert_row`` and ``append_call``: the columns the hash covers,
+        by name (the timestamps as their stored text, which PostgreSQL reads as timestamptz),
+        then what the hash function takes besides."""
+        columns = stored.columns
+        params = dict(zip(HASHED_COLUMNS, hashed_values(columns), strict=True))
+        params["genesis"] = GENESIS
+        params["canonical"] = columns.canonical()
+        return params
 
     def _sequence(self, conn: Any, *, wait: bool, row_ids: Sequence[int] = ()) -> dict[int, int]:
         """One sequencer pass (the database function: one statement, its own transaction).
@@ -647,7 +525,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         horizon: events committed since may not have been sequenced yet.
         """
         with self.datastore.get_connection() as conn:
-            horizon = conn.execute(self.horizon_statement).fetchone()["horizon"]
+            horizon = _one(conn.execute(self.horizon_statement))["horizon"]
         try:
             self.sequence()
         except Exception as e:
@@ -683,23 +561,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                     )
                     for r in log_cursor
                 )
-                rows = (
-                    StoredRow(
-                        r["event_id"],
-                        r["case_id"],
-                        r["version"],
-                        r["type"],
-                        r["schema_version"],
-                        r["occurred_at"],
-                        r["recorded_at"],
-                        r["actor"],
-                        bytes(r["payload"]),
-                        bytes(r["hash"]),
-                        r["position"],
-                        unsequenced=r["unsequenced"],
-                    )
-                    for r in events_cursor
-                )
+                rows = (_stored_row(r) for r in events_cursor)
                 return verify(rows, entries, whole_log=case_id is None)
 
     def grant_writer(self, role: str, password: str | None = None) -> None:
@@ -735,9 +597,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
     def head(self) -> int:
         return int(self.max_notification_id() or 0)
 
-    def log_after(
-        self, position: int, limit: int, types: Sequence[str] = ()
-    ) -> list[LogRecord]:
+    def log_after(self, position: int, limit: int, types: Sequence[str] = ()) -> list[LogRecord]:
         found = self.select_notifications(position, limit, topics=types, inclusive_of_start=False)
         return cast(list[LogRecord], found)
 

@@ -20,10 +20,13 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 
 from domain.integrity import (
     GENESIS,
+    STORED_COLUMNS,
+    EventColumns,
     LogRow,
     StoredRow,
     VerificationReport,
     chain_hash,
+    hashed_values,
     log_hash,
     utc_text,
     verify,
@@ -31,6 +34,7 @@ from domain.integrity import (
 from domain.store import LogRecord, Seal
 from infra.recorders.common import (
     EVENTS_TABLE,
+    LOG_COLUMNS,
     as_uuid,
     case_stored,
     log_table_name,
@@ -38,9 +42,38 @@ from infra.recorders.common import (
 )
 
 
+def _values(columns: EventColumns) -> list[Any]:
+    """The columns' values in ``HASHED_COLUMNS`` order as SQLite stores them: the case id as
+    text (the timestamps are already the stored text)."""
+    return [str(v) if isinstance(v, UUID) else v for v in hashed_values(columns)]
+
+
+def _stored_row(row: Sequence[Any]) -> StoredRow:
+    """A row selected as ``STORED_COLUMNS`` then the position. Timestamps go through
+    ``utc_text`` as verification always took them (for the rows this store writes, that is
+    the stored text itself)."""
+    stored = dict(zip(STORED_COLUMNS, row[:-1], strict=True))
+    return StoredRow(
+        **{
+            **stored,
+            "case_id": UUID(stored["case_id"]),
+            "occurred_at": utc_text(datetime.fromisoformat(stored["occurred_at"])),
+            "recorded_at": utc_text(datetime.fromisoformat(stored["recorded_at"])),
+            "payload": bytes(stored["payload"]),
+            "hash": bytes(stored["hash"]),
+        },
+        position=row[-1],
+        unsequenced=row[-1] is None,
+    )
+
+
 class SQLiteCaseRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = EVENTS_TABLE):
         self.log_table = log_table_name(events_table_name)
+        self.insert_statement = (
+            f"INSERT INTO {events_table_name} ({', '.join(STORED_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(STORED_COLUMNS))})"
+        )
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
@@ -118,8 +151,8 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         position, sealed = c.fetchone() or (0, GENESIS)
         positions = []
         previous: dict[tuple[str, int], bytes] = {}
-        for stored in map(case_stored, stored_events):
-            case_id, version = str(as_uuid(stored.originator_id)), stored.originator_version
+        for columns in (case_stored(s).columns for s in stored_events):
+            case_id, version = str(columns.case_id), columns.version
             prev = GENESIS if version == 1 else previous.get((case_id, version - 1))
             if prev is None:
                 c.execute(
@@ -130,31 +163,15 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 if row is None:
                     raise IntegrityError(f"case {case_id} has no version {version - 1}")
                 prev = row[0]
-            digest = chain_hash(prev, stored.canonical())
+            digest = chain_hash(prev, columns.canonical())
             previous[(case_id, version)] = digest
-            c.execute(
-                f"INSERT INTO {self.events_table_name} (event_id, case_id, version, type, "
-                "schema_version, occurred_at, recorded_at, actor, payload, hash) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    stored.event_id,
-                    case_id,
-                    version,
-                    stored.topic,
-                    stored.schema_version,
-                    utc_text(stored.occurred_at),
-                    utc_text(stored.recorded_at),
-                    stored.actor,
-                    stored.state,
-                    digest,
-                ),
-            )
+            c.execute(self.insert_statement, (*_values(columns), digest))
             position += 1
             sealed = log_hash(sealed, position, digest)
             c.execute(
                 f"INSERT INTO {self.log_table} (position, row_id, event_id, case_id, version, "
                 "event_hash, log_hash) VALUES (?,?,?,?,?,?,?)",
-                (position, c.lastrowid, stored.event_id, case_id, version, digest, sealed),
+                (position, c.lastrowid, columns.event_id, case_id, version, digest, sealed),
             )
             positions.append(position)
         return positions
@@ -216,7 +233,7 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
     def _log_select(self) -> str:
         """The log's columns as ``sealed`` reads them."""
         return (
-            "SELECT l.position, e.case_id, e.version, e.type, e.payload, e.event_id, e.hash "
+            f"SELECT {LOG_COLUMNS} "
             f"FROM {self.log_table} l JOIN {self.events_table_name} e ON e.row_id = l.row_id"
         )
 
@@ -245,7 +262,7 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
     def _max_notification_id(self, c: SQLiteCursor) -> int:
         """The last position of the global log (the library's ``max_notification_id``)."""
         c.execute(f"SELECT MAX(position) FROM {self.log_table}")
-        return c.fetchone()[0] or 0  # type: ignore[no-any-return]
+        return c.fetchone()[0] or 0
 
     # --- the case index ---
 
@@ -293,29 +310,12 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 for r in c.fetchall()
             ]
             c.execute(
-                "SELECT e.event_id, e.case_id, e.version, e.type, e.schema_version, "
-                "e.occurred_at, e.recorded_at, e.actor, e.payload, e.hash, l.position "
+                f"SELECT {', '.join('e.' + name for name in STORED_COLUMNS)}, l.position "
                 f"FROM {self.events_table_name} e LEFT JOIN {self.log_table} l "
                 f"ON l.row_id = e.row_id {where} ORDER BY e.case_id, e.version",
                 params,
             )
-            rows = (
-                StoredRow(
-                    r[0],
-                    UUID(r[1]),
-                    r[2],
-                    r[3],
-                    r[4],
-                    datetime.fromisoformat(r[5]),
-                    datetime.fromisoformat(r[6]),
-                    r[7],
-                    bytes(r[8]),
-                    bytes(r[9]),
-                    r[10],
-                    unsequenced=r[10] is None,
-                )
-                for r in iter(c.fetchone, None)
-            )
+            rows = (_stored_row(r) for r in iter(c.fetchone, None))
             return verify(rows, log, whole_log=case_id is None)
 
     # --- the rest of the store interface (domain.store.Store) ---
@@ -324,9 +324,7 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             return self._max_notification_id(c)
 
-    def log_after(
-        self, position: int, limit: int, types: Sequence[str] = ()
-    ) -> list[LogRecord]:
+    def log_after(self, position: int, limit: int, types: Sequence[str] = ()) -> list[LogRecord]:
         found = self.select_notifications(position, limit, topics=types, inclusive_of_start=False)
         return cast(list[LogRecord], found)
 

@@ -1,0 +1,62 @@
+-- The store's tables and indexes (created if missing: an existing store keeps its own), and
+-- the column default that stamps each event row with the id of the transaction that wrote it.
+
+-- One row: tx_offset is 0 unless the store was restored into a cluster whose transaction ids
+-- are behind the stored ones (caseledger migrate raises it so that new ids sort after them).
+CREATE TABLE IF NOT EXISTS {schema}.{state} (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    tx_offset bigint NOT NULL DEFAULT 0
+);
+INSERT INTO {schema}.{state} (id) VALUES (true) ON CONFLICT DO NOTHING;
+
+-- The global log: position -> event row, the event's hash as sequenced, the chained log hash.
+CREATE TABLE IF NOT EXISTS {schema}.{log} (
+    position bigint PRIMARY KEY,
+    tx_id bigint NOT NULL,
+    row_id bigint NOT NULL UNIQUE,
+    event_id text NOT NULL,
+    case_id uuid NOT NULL,
+    version bigint NOT NULL,
+    event_hash bytea NOT NULL,
+    log_hash bytea NOT NULL
+);
+
+-- The default of the events' tx_id: the writing transaction's id plus tx_offset. The
+-- application's role cannot set tx_id itself (it may insert only the event's own columns).
+CREATE OR REPLACE FUNCTION {schema}.{tx_id}() RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t bigint;
+    head bigint;
+BEGIN
+    SELECT pg_current_xact_id()::text::bigint + s.tx_offset INTO t FROM {schema}.{state} s;
+    SELECT l.tx_id INTO head FROM {schema}.{log} l ORDER BY l.position DESC LIMIT 1;
+    -- never true within one cluster: the sequenced rows' transactions have all ended
+    IF head >= t THEN
+        RAISE EXCEPTION 'the global log is ahead of this cluster''s transaction ids (restored from another cluster?): run caseledger migrate';
+    END IF;
+    RETURN t;
+END $$;
+
+-- The events: row_id and tx_id are the store's; the other columns are the stored event's
+-- (domain.integrity.STORED_COLUMNS: what the hash covers, then the hash).
+CREATE TABLE IF NOT EXISTS {schema}.{events} (
+    row_id bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    tx_id bigint NOT NULL DEFAULT {schema}.{tx_id}(),
+    event_id text NOT NULL UNIQUE,
+    case_id uuid NOT NULL,
+    version bigint NOT NULL,
+    type text NOT NULL,
+    schema_version integer NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    actor text NOT NULL,
+    payload bytea NOT NULL,
+    hash bytea NOT NULL,
+    PRIMARY KEY (case_id, version)
+);
+
+CREATE INDEX IF NOT EXISTS {events_tx_idx} ON {schema}.{events} (tx_id, row_id);
+CREATE INDEX IF NOT EXISTS {events_recorded_at_idx} ON {schema}.{events} (recorded_at);
+CREATE INDEX IF NOT EXISTS {events_occurred_at_idx} ON {schema}.{events} (occurred_at);
+CREATE INDEX IF NOT EXISTS {log_case_idx} ON {schema}.{log} (case_id);
