@@ -78,6 +78,7 @@ class ViewDatabase:
                 max_size=pool_size or settings.pool_size,
                 kwargs={"autocommit": True, "connect_timeout": 5},
                 configure=configure,
+                check=ConnectionPool.check_connection,  # a connection lost meanwhile is replaced
                 open=True,
                 name="caseledger-views",
             )

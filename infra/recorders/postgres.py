@@ -31,19 +31,27 @@ of the stored columns), so a literal brace in a file would have to be doubled; t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+import random
 import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
-from functools import cache
+from collections.abc import Callable, Sequence
+from functools import cache, wraps
 from importlib.resources import files
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, ProgrammingError, StoredEvent
+from eventsourcing.persistence import (
+    InterfaceError,
+    Notification,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal, Placeholder
@@ -71,11 +79,44 @@ from infra.recorders.common import (
     sealed,
 )
 
+RETRIES = 10
+RETRY_SECONDS = 0.2
+"""A store call that loses its connection is tried again, up to ``RETRIES`` times, as the
+library's own recorder does (``_retried``)."""
+
 POSITION_WAIT_SECONDS = 1.0
 SEQUENCE_BATCH = 5000
 SWEEP_SECONDS = 0.1
 HELD_BACK_REPORT_SECONDS = 10.0
 CREATE_SCRIPTS = ("tables.sql", "triggers.sql", "sequence.sql", "append.sql")
+
+T = TypeVar("T")
+
+
+def _retried(method: Callable[..., T]) -> Callable[..., T]:
+    """Try a store call again when its connection was lost (a failover, a restart, a backend
+    terminated): the pool's idle connections are checked once, so that the dead ones are
+    replaced rather than handed out again, and the call retried after a short pause.
+
+    Safe for writes: an insert whose commit was lost with the connection is refused the second
+    time by the events table's keys, which ``CaseLedger`` answers as the repeat it is."""
+
+    @wraps(method)
+    def call(self: PostgresCaseRecorder, *args: Any, **kwargs: Any) -> T:
+        for attempt in range(RETRIES):
+            try:
+                return method(self, *args, **kwargs)
+            except (InterfaceError, OperationalError) as e:
+                if attempt == RETRIES - 1:
+                    raise
+                log.warning("store_call_retried", call=method.__name__, error=str(e))
+                if attempt == 0:
+                    with contextlib.suppress(Exception):
+                        self.datastore.pool.check()
+                time.sleep(RETRY_SECONDS * random.uniform(0.9, 1.1))
+        raise AssertionError("unreachable")
+
+    return call
 
 
 @cache
@@ -327,6 +368,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
 
     # --- writing ---
 
+    @_retried
     def insert_events(  # type: ignore[override]  # a position may be None: see below
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> list[int | None]:
@@ -394,6 +436,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         except Exception as e:
             log.warning("sequencer sweep failed", error=str(e))
 
+    @_retried
     def sequence(self) -> None:
         """Assign positions to every event whose transaction and all older ones have ended."""
         with self.datastore.get_connection() as conn:
@@ -401,6 +444,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
 
     # --- reading ---
 
+    @_retried
     def select_events(
         self,
         originator_id: UUID | str,
@@ -430,6 +474,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 for version, type_, payload in curs.fetchall()
             ]
 
+    @_retried
     def select_notifications(
         self,
         start: int | None,
@@ -457,6 +502,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 curs.execute(statement, params, prepare=True)
                 return [sealed(row) for row in curs.fetchall()]
 
+    @_retried
     def analyze(self) -> None:
         """Refresh the planner's statistics of the events and the log (as the owner; another
         role gets a warning and nothing changes). A rebuild runs it first: without statistics,
@@ -465,12 +511,14 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             conn.execute(SQL("ANALYZE {schema}.{log}").format(**self.names))
             conn.execute(SQL("ANALYZE {schema}.{events}").format(**self.names))
 
+    @_retried
     def case_ids_upto(self, upto: int) -> list[UUID]:
         """Every case with an event at a position up to ``upto``, in id order."""
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(self.case_ids_statement, (upto,))
             return [row[0] for row in curs.fetchall()]
 
+    @_retried
     def cases_upto(self, case_ids: Sequence[UUID], upto: int) -> list[LogRecord]:
         """The log entries of these cases up to position ``upto``, by case and version (what
         a rebuild reads, case by case)."""
@@ -478,6 +526,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             curs.execute(self.cases_statement, (list(case_ids), upto))
             return [sealed(row) for row in curs.fetchall()]
 
+    @_retried
     def max_notification_id(self) -> int | None:
         with self.datastore.get_connection() as conn:
             self._sweep(conn)
@@ -488,6 +537,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
 
     # --- the case index ---
 
+    @_retried
     def seals(self, case_id: UUID) -> dict[int, Seal]:
         """Version -> position in the global log and hash of each stored event of a case.
 
@@ -509,12 +559,14 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
     def positions(self, case_id: UUID) -> dict[int, int]:
         return {v: s.position for v, s in self.seals(case_id).items() if s.position is not None}
 
+    @_retried
     def locate(self, event_ids: Sequence[str]) -> dict[str, tuple[UUID, int]]:
         """Where each of these event ids is already recorded: id -> (case id, version)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.locate_statement, (list(event_ids),))
             return {row["event_id"]: (row["case_id"], row["version"]) for row in curs.fetchall()}
 
+    @_retried
     def verify(self, case_id: UUID | None = None) -> VerificationReport:
         """Recompute every hash and check every chain and the log (``domain.integrity``).
 
@@ -564,6 +616,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 rows = (_stored_row(r) for r in events_cursor)
                 return verify(rows, entries, whole_log=case_id is None)
 
+    @_retried
     def grant_writer(self, role: str, password: str | None = None) -> None:
         """Let ``role`` record and read, and nothing more: SELECT on the store, INSERT into
         the events table's own columns (not ``row_id`` nor ``tx_id``), no write to the log
