@@ -9,11 +9,13 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from fastapi_swagger import patch_fastapi
 
 from api import metrics
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
 from api.metrics import Metrics
+from api.openapi import install_openapi
 from api.routes import audit, caseloads, cases, events, health, inspections
 from domain.application import CaseLedger
 from infra.collector import frozen_after_full_collections
@@ -70,10 +72,15 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
         description="Event-sourced, audit-grade case records for drug-addiction treatment "
         "and rehabilitation case management.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package's own assets below, not from a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
+    patch_fastapi(app, docs_url="/docs", redirect_from_root_to_docs=False)
     if ledger is not None:
         app.state.ledger = ledger
     install_error_handlers(app)
+    install_openapi(app)
     app.state.metrics = Metrics(app.state)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.middleware("http")(app.state.metrics.observe)

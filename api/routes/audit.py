@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, Busy, LedgerDep
+from api.openapi import problems
 from api.schemas import IntegrityProblemPublic, VerificationPublic
 from domain.integrity import Problem
 
@@ -18,7 +19,7 @@ WHOLE_STORE = threading.Lock()
 """Held by the whole-store verification running in this process."""
 
 
-@router.get("/verify", response_model=VerificationPublic)
+@router.get("/verify", response_model=VerificationPublic, responses=problems(401, 404, 422, 503))
 def verify(
     ledger: LedgerDep,
     actor: ActorDep,

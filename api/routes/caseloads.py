@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import BIGINT, ActorDep, ReadAfter, ViewsDep
+from api.openapi import problems
 from api.schemas import CaseloadEntryPublic, CaseloadPagePublic, Stage
 from domain.events import UNIT_CODE_PATTERN
 from projections import caseload
@@ -18,7 +19,7 @@ UnitQuery = Annotated[
 ]
 
 
-@router.get("", response_model=CaseloadPagePublic)
+@router.get("", response_model=CaseloadPagePublic, responses=problems(401, 422, 503))
 def list_caseload(
     views: ViewsDep,
     actor: ActorDep,

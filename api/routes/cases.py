@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AwareDatetime
 
 from api.deps import ActorDep, LedgerDep, ReadAfter, RequestIdDep, ViewsDep
+from api.openapi import problems
 from api.schemas import (
     BatchAppend,
     BatchEvent,
@@ -29,6 +30,11 @@ from domain.application import CaseRecord, Recorded, in_batch
 from domain.case import NewEvent
 from domain.errors import InvalidEvent
 from projections import inspections, timeline
+
+REPEAT = "a repeat of events already recorded with these event ids: the original result"
+REPEAT_OF_RECORDED: dict[int | str, dict[str, object]] = {
+    200: {"model": RecordedPublic, "description": REPEAT}
+}
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -54,7 +60,12 @@ def _public(recorded: Recorded) -> RecordedPublic:
     )
 
 
-@router.post("", status_code=201, response_model=RecordedPublic)
+@router.post(
+    "",
+    status_code=201,
+    response_model=RecordedPublic,
+    responses={**REPEAT_OF_RECORDED, **problems(401, 409, 413, 422, 503)},
+)
 def open_case(
     body: CaseOpen, ledger: LedgerDep, actor: ActorDep, request_id: RequestIdDep, response: Response
 ) -> RecordedPublic:
@@ -81,7 +92,12 @@ def open_case(
     return _public(recorded)
 
 
-@router.post("/{case_id}/events", status_code=201, response_model=RecordedPublic)
+@router.post(
+    "/{case_id}/events",
+    status_code=201,
+    response_model=RecordedPublic,
+    responses={**REPEAT_OF_RECORDED, **problems(401, 404, 409, 413, 422, 503)},
+)
 def append_event(
     case_id: UUID,
     body: EventAppend,
@@ -104,7 +120,15 @@ def append_event(
     return _public(recorded)
 
 
-@router.post("/{case_id}/events:batch", status_code=201, response_model=BatchRecordedPublic)
+@router.post(
+    "/{case_id}/events:batch",
+    status_code=201,
+    response_model=BatchRecordedPublic,
+    responses={
+        200: {"model": BatchRecordedPublic, "description": REPEAT},
+        **problems(401, 404, 409, 413, 422, 503),
+    },
+)
 def append_batch(
     case_id: UUID,
     body: BatchAppend,
@@ -135,7 +159,7 @@ def append_batch(
     )
 
 
-@router.get("/{case_id}", response_model=CasePublic)
+@router.get("/{case_id}", response_model=CasePublic, responses=problems(404, 422))
 def get_case(
     case_id: UUID,
     ledger: LedgerDep,
@@ -146,7 +170,9 @@ def get_case(
     return _case_public(record, as_of)
 
 
-@router.get("/{case_id}/timeline", response_model=TimelinePublic)
+@router.get(
+    "/{case_id}/timeline", response_model=TimelinePublic, responses=problems(401, 404, 422, 503)
+)
 def get_timeline(
     case_id: UUID,
     ledger: LedgerDep,
@@ -166,7 +192,7 @@ def get_timeline(
     )
 
 
-@router.get("/{case_id}/history", response_model=HistoryPublic)
+@router.get("/{case_id}/history", response_model=HistoryPublic, responses=problems(404, 422))
 def get_history(case_id: UUID, ledger: LedgerDep) -> HistoryPublic:
     """Every event of the case, in order, with its envelope, global position and hash."""
     record = ledger.get_case(case_id)

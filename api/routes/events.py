@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import BIGINT, ActorDep, LedgerDep
+from api.openapi import problems
 from api.schemas import LogEventPublic, LogPagePublic
 from domain.errors import FieldError, InvalidEvent
 from domain.events import CATALOGUE
@@ -14,13 +15,11 @@ from domain.events import CATALOGUE
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
 
-@router.get("", response_model=LogPagePublic)
+@router.get("", response_model=LogPagePublic, responses=problems(401, 422))
 def read_log(
     ledger: LedgerDep,
     actor: ActorDep,
-    after: Annotated[
-        int, Query(ge=0, le=BIGINT, description="the last position already read")
-    ] = 0,
+    after: Annotated[int, Query(ge=0, le=BIGINT, description="the last position already read")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     types: Annotated[
         str | None, Query(description="comma-separated event types, e.g. CaseOpened,CaseClosed")

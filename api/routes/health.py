@@ -37,8 +37,7 @@ def ready(ledger: LedgerDep, views: ViewsDep) -> JSONResponse:
     try:
         head = ledger.head()
         projections = {
-            g.name: {**lag(ledger, g, head), **failing(views, g)}
-            for g in active_generations(views)
+            g.name: {**lag(ledger, g, head), **failing(views, g)} for g in active_generations(views)
         }
         runner = running(views)
     except Exception as e:  # the store is down: not ready; the detail is for the operators' log

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import BIGINT, ActorDep, InvalidQuery, ReadAfter, ViewsDep
+from api.openapi import problems
 from api.routes.caseloads import UnitQuery
 from api.schemas import FindingPublic, FindingsPagePublic, InspectionReportPublic
 from projections import inspections
@@ -23,7 +24,7 @@ def _check_period(start: date | None, end: date | None) -> None:
         raise InvalidQuery(f"from ({start}) is after to ({end})", field="from")
 
 
-@router.get("/findings", response_model=FindingsPagePublic)
+@router.get("/findings", response_model=FindingsPagePublic, responses=problems(401, 422, 503))
 def list_findings(
     views: ViewsDep,
     actor: ActorDep,
@@ -48,7 +49,7 @@ def list_findings(
     )
 
 
-@router.get("/report", response_model=InspectionReportPublic)
+@router.get("/report", response_model=InspectionReportPublic, responses=problems(401, 422, 503))
 def report(
     views: ViewsDep,
     actor: ActorDep,

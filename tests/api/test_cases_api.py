@@ -415,5 +415,5 @@ def test_malformed_json_is_a_problem_about_the_body(client: TestClient):
 def test_the_openapi_document_lists_the_event_types(client: TestClient):
     schema = client.get("/openapi.json").json()["components"]["schemas"]["EventAppend"]
 
-    assert "DrugTestRecorded" in schema["properties"]["type"]["enum"]
-    assert len(schema["properties"]["type"]["enum"]) == 64
+    assert "DrugTestRecorded" in schema["discriminator"]["mapping"]
+    assert len(schema["discriminator"]["mapping"]) == 64
