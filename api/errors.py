@@ -123,7 +123,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), kind="http")
+        # the framework's own headers stay (a 405's ``Allow``, RFC 9110)
+        return problem(
+            exc.status_code, str(exc.detail), str(exc.detail), kind="http", headers=exc.headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

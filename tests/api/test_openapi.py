@@ -84,3 +84,11 @@ def test_the_docs_page_loads_its_assets_from_the_app_itself(client: TestClient) 
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
         url = next(part.split('"')[0] for part in page.text.split('"') if asset in part)
         assert client.get(url).status_code == 200, url
+
+
+def test_a_method_a_route_does_not_take_is_405_with_the_allowed_methods(client: TestClient) -> None:
+    response = client.request("TRACE", "/health")
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET"
+    assert response.headers["content-type"] == "application/problem+json"
