@@ -67,8 +67,9 @@ class CaseLedger(Application[UUID]):
 
     Recording (``open_case``, ``append``) and reading cases (``get_case``, ``history``) are the
     use cases; the global log (``head``, ``log_after``, ``case_ids_upto``, ``cases_upto``,
-    ``log_channel``), verification and the database role (``verify``, ``grant_writer``) are
-    what the API, the projections, the CLI and the benchmarks read and run through it. It
+    ``log_channel``), verification and the database roles (``verify``, ``grant_writer``,
+    ``grant_runner``) are what the API, the projections, the CLI and the benchmarks read and
+    run through it. It
     reaches the recorder only as a ``domain.store.Store`` and hands out decoded entries.
     """
 
@@ -268,6 +269,11 @@ class CaseLedger(Application[UUID]):
     def grant_writer(self, role: str, password: str | None = None) -> None:
         """Let a database role (created if missing) record and read, and nothing more."""
         self._store.grant_writer(role, password)
+
+    def grant_runner(self, role: str, password: str | None = None) -> None:
+        """Let a database role (created if missing) read the store, and nothing more of it:
+        the projection runner's, which owns the read models."""
+        self._store.grant_runner(role, password)
 
     def analyze(self) -> None:
         """Refresh the database's statistics before a long scan of the log."""

@@ -89,6 +89,10 @@ class Store(Protocol):
     def grant_writer(self, role: str, password: str | None = None) -> None:
         """Let a database role record and read, and nothing more (created if missing)."""
 
+    def grant_runner(self, role: str, password: str | None = None) -> None:
+        """Let a database role read the store, and nothing more of it (created if missing): the
+        projection runner's, which owns the read models."""
+
     def analyze(self) -> None:
         """Refresh the database's planner statistics before a long scan (a rebuild)."""
 

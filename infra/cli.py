@@ -97,35 +97,66 @@ def migrate(
     grant_to: str | None = typer.Option(
         None,
         help="PostgreSQL role the application connects as: created if missing (password from "
-        "CASELEDGER_APP_PASSWORD), given INSERT and SELECT on the store and nothing more",
+        "CASELEDGER_APP_PASSWORD), given INSERT and SELECT on the store and nothing more, and "
+        "SELECT on the read models",
+    ),
+    runner_role: str | None = typer.Option(
+        None,
+        help="PostgreSQL role the projection runner connects as: created if missing (password "
+        "from CASELEDGER_RUNNER_PASSWORD), given SELECT on the store and nothing more of it, "
+        "and the read models as its own",
     ),
 ) -> None:
     """Create or update the store's tables, functions and append-only triggers, and the read
-    models' tables, as the owner.
+    models' tables, as the owner; with --runner-role, hand the read models over to the runner.
 
     Run it after restoring a dump into another PostgreSQL cluster too: it offsets new
     transaction ids past the restored ones, without which appends are refused.
     """
+    import psycopg
+    from eventsourcing.persistence import ProgrammingError
+
     from infra.store import build_application
 
     settings = Settings(create_tables=True)
-    if grant_to and settings.store != "postgres":
-        raise typer.BadParameter("roles exist only on PostgreSQL", param_hint="--grant-to")
+    for role, hint in ((grant_to, "--grant-to"), (runner_role, "--runner-role")):
+        if role and settings.store != "postgres":
+            raise typer.BadParameter("roles exist only on PostgreSQL", param_hint=hint)
+    if grant_to and grant_to == runner_role:
+        raise typer.BadParameter(
+            "the runner needs a role of its own, not the application's", param_hint="--runner-role"
+        )
     ledger = build_application(settings)
     try:
         if grant_to:
             ledger.grant_writer(grant_to, os.environ.get("CASELEDGER_APP_PASSWORD"))
-        _ensure_read_models(settings, grant_to)
+        if runner_role:
+            ledger.grant_runner(runner_role, os.environ.get("CASELEDGER_RUNNER_PASSWORD"))
+        _ensure_read_models(settings, grant_to, runner_role)
+    except (ProgrammingError, psycopg.ProgrammingError) as e:  # a role refused, a privilege missing
+        typer.echo(f"migrate: {e}", err=True)
+        raise typer.Exit(1) from None
     finally:
         ledger.close()
     typer.echo(
         f"store ready ({settings.store})"
         + (f"; role {grant_to} may INSERT and SELECT only" if grant_to else "")
+        + (f"; role {runner_role} reads the store and owns the read models" if runner_role else "")
     )
 
 
-def _ensure_read_models(settings: Settings, reader: str | None) -> None:
-    """The read models' tables and views; ``reader`` may SELECT them (through the views)."""
+def _ensure_read_models(settings: Settings, reader: str | None, runner: str | None = None) -> None:
+    """The read models' tables and views; ``reader`` may SELECT them (through the views);
+    ``runner`` is made the owner of every one of them (the state and failures tables, each
+    generation's tables, the views), so that it writes them, and in a rebuild creates the next
+    generation, drops the old one and repoints the views, without owning the store's tables.
+
+    They are created as the owner first (``ensure``), then handed over: ``ALTER ... OWNER TO``,
+    which PostgreSQL allows a superuser or a member of ``runner`` (``grant_runner`` makes the
+    owner one), once ``runner`` may CREATE in the schema. Grants survive the change of owner.
+    Only what the runner does not own yet is altered (each takes a brief exclusive lock)."""
+    import re
+
     from psycopg.sql import SQL, Identifier
 
     from projections import read_models
@@ -136,13 +167,38 @@ def _ensure_read_models(settings: Settings, reader: str | None) -> None:
     try:
         models = read_models()
         ensure(db, models)
-        if reader:
-            names = [STATE_TABLE, FAILURES_TABLE, *(t.name for m in models for t in m.all_tables)]
-            with db.transaction() as tx:
+        if not (reader or runner):
+            return
+        views = [t.name for m in models for t in m.all_tables]
+        names = [STATE_TABLE, FAILURES_TABLE, *views]
+        with db.transaction() as tx:
+            if reader:
                 for name in names:
                     tx.conn.execute(
                         SQL("GRANT SELECT ON {} TO {}").format(Identifier(name), Identifier(reader))
                     )
+            if runner:
+                # no generation is created or dropped meanwhile (ensure and rebuild take it)
+                tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (STATE_TABLE,))
+                generation = re.compile(
+                    "(?:" + "|".join(re.escape(v) for v in views) + r")_g[0-9]+"
+                )
+                schema = settings.database_schema
+                found = tx.rows(
+                    "SELECT c.relname AS name, c.relkind AS kind FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = ? AND c.relkind IN ('r', 'p', 'v') "
+                    "AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = ?)",
+                    (schema, runner),
+                )
+                for row in found:
+                    if row["name"] in names or generation.fullmatch(row["name"]):
+                        kind = SQL("VIEW" if row["kind"] == "v" else "TABLE")
+                        tx.conn.execute(
+                            SQL("ALTER {} {} OWNER TO {}").format(
+                                kind, Identifier(schema, row["name"]), Identifier(runner)
+                            )
+                        )
     finally:
         db.close()
 

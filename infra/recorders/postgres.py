@@ -90,6 +90,19 @@ SWEEP_SECONDS = 0.1
 HELD_BACK_REPORT_SECONDS = 10.0
 CREATE_SCRIPTS = ("tables.sql", "triggers.sql", "sequence.sql", "append.sql")
 
+COLUMN_TYPES = {
+    "event_id": "text",
+    "case_id": "uuid",
+    "version": "bigint",
+    "type": "text",
+    "schema_version": "integer",
+    "occurred_at": "timestamptz",
+    "recorded_at": "timestamptz",
+    "actor": "text",
+    "payload": "bytea",
+}
+"""PostgreSQL's type of each hashed column (``tables.sql``), to cast parameters to."""
+
 T = TypeVar("T")
 
 
@@ -292,7 +305,11 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             # the column lists, from domain.integrity's one list of the stored columns
             "insertable": SQL(", ").join(map(Identifier, STORED_COLUMNS)),
             "parameters": SQL(", ").join(Identifier(f"p_{name}") for name in HASHED_COLUMNS),
-            "values": SQL(", ").join(map(Placeholder, HASHED_COLUMNS)),
+            # each parameter cast to its column's exact type: a function or procedure is then
+            # chosen by exact match, never an overload someone with CREATE on the schema added
+            "values": SQL(", ").join(
+                Placeholder(name) + SQL("::" + COLUMN_TYPES[name]) for name in HASHED_COLUMNS
+            ),
             "stored_e": SQL(", ").join(Identifier("e", name) for name in STORED_COLUMNS),
             "log_columns": SQL(LOG_COLUMNS),
         }
@@ -644,6 +661,91 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             )
             curs.execute(sql("GRANT INSERT ({insertable}) ON {schema}.{events} TO {role}"))
             curs.execute(sql("GRANT EXECUTE ON FUNCTION {schema}.{sequence} TO {role}"))
+
+    @_retried
+    def grant_runner(self, role: str, password: str | None = None) -> None:
+        """Let ``role``, the projection runner's, read the store and nothing more of it: SELECT
+        on the events, the log and its state, EXECUTE on the sequencer function (its reads of
+        the log run a sweep through it), USAGE and CREATE on the schema (a rebuild creates the
+        next generation's tables). The read models are handed over to it afterwards
+        (``caseledger migrate``); the store's tables stay the owner's, so it can neither write
+        them nor disable their triggers. The role is created if missing; an existing one keeps
+        its password unless ``password`` is given.
+
+        Unless the owner is a superuser, it is made a member of the role (inheriting its
+        privileges; on PostgreSQL 16 and later, with SET too): PostgreSQL lets it hand the read
+        models over to the role only then, and it goes on creating and granting them at the
+        next ``migrate``. A role that owns the store's tables (or is a member of their owner), a
+        superuser or one that may create roles is refused: it could do what the owner can."""
+        names = {**self.names, "role": Identifier(role)}
+
+        def sql(text: str) -> Composed:
+            return SQL(text).format(**names)
+
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "SELECT current_user AS owner, current_setting('server_version_num')::int AS v, "
+                "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser"
+            )
+            me = _one(curs)
+            curs.execute(
+                "SELECT r.rolsuper OR r.rolcreaterole AS powerful, EXISTS (SELECT FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %(schema)s "
+                "AND c.relname IN (%(events)s, %(log)s) AND pg_has_role(r.oid, c.relowner, "
+                "'MEMBER')) AS owner FROM pg_roles r WHERE r.rolname = %(role)s",
+                {
+                    "role": role,
+                    "schema": self.datastore.schema,
+                    "events": self.events_table_name,
+                    "log": self.log_table,
+                },
+            )
+            found = curs.fetchone()
+            if found and (found["powerful"] or found["owner"]):
+                what = (
+                    "is a superuser or may create roles"
+                    if found["powerful"]
+                    else "owns the store's tables or is a member of their owner"
+                )
+                raise ProgrammingError(
+                    f"role {role} {what}: it could disable the append-only triggers; the runner "
+                    "needs a role of its own"
+                )
+            if password:
+                verb = "ALTER" if found else "CREATE"
+                statement = SQL(verb + " ROLE {} LOGIN PASSWORD {}")
+                curs.execute(statement.format(names["role"], password))
+            elif not found:
+                curs.execute(sql("CREATE ROLE {role} LOGIN"))
+            if not me["superuser"]:
+                # PostgreSQL 16 separates SET ROLE (which ALTER ... OWNER TO needs) from
+                # inheriting (which the next migrate needs); 15 knows neither option
+                since16 = me["v"] >= 160000
+                check = "SELECT pg_has_role(current_user, %(role)s, 'USAGE')" + (
+                    " AND pg_has_role(current_user, %(role)s, 'SET')" if since16 else ""
+                )
+                curs.execute(check + " AS ok", {"role": role})
+                if not _one(curs)["ok"]:
+                    options = " WITH INHERIT TRUE, SET TRUE" if since16 else ""
+                    curs.execute(sql("GRANT {role} TO CURRENT_USER" + options))
+            curs.execute(sql("GRANT USAGE, CREATE ON SCHEMA {schema} TO {role}"))
+            curs.execute(
+                sql("REVOKE ALL ON {schema}.{events}, {schema}.{log}, {schema}.{state} FROM {role}")
+            )
+            curs.execute(
+                sql("GRANT SELECT ON {schema}.{events}, {schema}.{log}, {schema}.{state} TO {role}")
+            )
+            curs.execute(sql("GRANT EXECUTE ON FUNCTION {schema}.{sequence} TO {role}"))
+            curs.execute(
+                "SELECT has_schema_privilege(%(role)s, %(schema)s, 'CREATE') "
+                "AND has_schema_privilege(%(role)s, %(schema)s, 'USAGE') AS ok",
+                {"role": role, "schema": self.datastore.schema},
+            )
+            if not _one(curs)["ok"]:
+                raise ProgrammingError(
+                    f"{me['owner']} could not give {role} USAGE and CREATE on schema "
+                    f"{self.datastore.schema}: migrate as the schema's owner"
+                )
 
     # --- the rest of the store interface (domain.store.Store) ---
 

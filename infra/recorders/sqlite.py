@@ -331,6 +331,9 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
     def grant_writer(self, role: str, password: str | None = None) -> None:
         raise ProgrammingError("database roles exist only on PostgreSQL")
 
+    def grant_runner(self, role: str, password: str | None = None) -> None:
+        raise ProgrammingError("database roles exist only on PostgreSQL")
+
     def analyze(self) -> None:
         """Nothing to do: SQLite plans these reads well without statistics."""
 

@@ -105,7 +105,7 @@ def test_the_application_records_and_verifies_as_a_role_that_can_only_insert_and
         # the writing transaction's id is the column default, not the writer's choice
         "INSERT INTO {schema}.caseledger_events (tx_id) VALUES (999999999999)",
         "UPDATE {schema}.caseledger_log_state SET tx_offset = 0",
-        # the read models are the runner's (as the owner): the application only reads them
+        # the read models are the runner's (test_runner_role.py): the application only reads them
         "DELETE FROM {schema}.caseledger_caseload_g1",
         "INSERT INTO {schema}.caseledger_findings_g1 (case_id) VALUES (gen_random_uuid())",
         "UPDATE {schema}.caseledger_projections SET position = 0",

@@ -11,14 +11,16 @@
 -- one event of an append of several, all in one transaction (a single event is one CALL of
 -- the append procedure): its hash chained by the same function
 INSERT INTO {schema}.{events} ({insertable})
-VALUES ({values}, {schema}.{event_hash}(%(case_id)s, %(version)s, %(genesis)s, %(canonical)s))
+VALUES ({values}, {schema}.{event_hash}(
+    %(case_id)s::uuid, %(version)s::bigint, %(genesis)s::bytea, %(canonical)s::bytea))
 RETURNING row_id
 
 -- name: append_call
-CALL {schema}.{append}({values}, %(genesis)s, %(canonical)s, %(batch)s, %(channel)s)
+CALL {schema}.{append}(
+    {values}, %(genesis)s::bytea, %(canonical)s::bytea, %(batch)s::integer, %(channel)s::text)
 
 -- name: sequence_call
-SELECT * FROM {schema}.{sequence}(%s, %s, %s, %s::bigint[])
+SELECT * FROM {schema}.{sequence}(%s::integer, %s::text, %s::boolean, %s::bigint[])
 
 -- name: repair_offset
 -- after a restore from another cluster: raise tx_offset so that new transaction ids sort
