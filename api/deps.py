@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
 from domain.application import CaseLedger
@@ -68,6 +69,33 @@ def get_actor(
             str(e.errors()[0]["loc"][0])
         ]
         raise Unauthenticated(f"invalid {name}: {e.errors()[0]['msg']}", field=name) from None
+
+
+def known_query_only(request: Request) -> None:
+    """Refuse a query parameter the route does not take (422 naming it), rather than ignore it:
+    a misspelt filter would otherwise answer as if no filter had been asked for."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _QUERY_NAMES.get(route.unique_id)
+    if known is None:
+        known = _QUERY_NAMES[route.unique_id] = _query_names(route)
+    unknown = [name for name in request.query_params if name not in known]
+    if unknown:
+        raise InvalidQuery(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
+
+
+_QUERY_NAMES: dict[str, frozenset[str]] = {}
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    names: set[str] = set()
+    dependants = [route.dependant]
+    while dependants:  # the route's own parameters and those of its dependencies
+        dependant = dependants.pop()
+        names.update(p.alias for p in dependant.query_params)
+        dependants.extend(dependant.dependencies)
+    return frozenset(names)
 
 
 def get_views(request: Request) -> ViewDatabase:

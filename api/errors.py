@@ -19,11 +19,13 @@ from domain.errors import (
     Contention,
     FieldError,
     InvalidEvent,
+    UnresolvedReference,
 )
 
 log = structlog.get_logger()
 
 STATUS: list[tuple[type[Exception], int]] = [
+    (UnresolvedReference, 409),  # first: it is an InvalidEvent too (its fields are named)
     (InvalidEvent, 422),
     (InvalidQuery, 422),
     (ReadModelBehind, 503),
@@ -125,7 +127,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         # the framework's own headers stay (a 405's ``Allow``, RFC 9110)
         return problem(
-            exc.status_code, str(exc.detail), str(exc.detail), kind="http", headers=exc.headers
+            exc.status_code,
+            str(exc.detail),
+            str(exc.detail),
+            kind="http",
+            headers=dict(exc.headers or {}),
         )
 
     @app.exception_handler(Exception)

@@ -141,6 +141,8 @@ def _event_types(spec: dict[str, Any]) -> None:
             variant["title"] = f"{body} of {name}"
             variant["properties"]["type"] = {"const": name, "type": "string"}
             variant["properties"]["data"] = {"$ref": REF.format(model=name)}
+            if schemas[name].get("required"):  # a type with required fields needs its data
+                variant["required"] = sorted({*variant.get("required", []), "data"})
             variants[name] = f"{body}.{name}"
             schemas[f"{body}.{name}"] = variant
         schemas[body] = {

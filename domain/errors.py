@@ -30,7 +30,8 @@ class InvalidEvent(CaseLedgerError):
 
 
 class UnresolvedReference(InvalidEvent):
-    """A referral, dossier or event id that does not resolve in this case (422)."""
+    """A referral, dossier or event id that does not resolve in this case: the request is well
+    formed but conflicts with what the case holds (409, naming the field)."""
 
 
 class CaseNotFound(CaseLedgerError):

@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -65,13 +66,57 @@ def _printable_free_text(text: str) -> str:
     return _printable(text, _FREE_TEXT_CONTROLS)
 
 
-Date = Annotated[date, BeforeValidator(_as_text), AfterValidator(_in_window)]
+_CONTROLS = "\\u0000-\\u001F\\u007F-\\u009F"
+_FREE_CONTROLS = "\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F"
+
+
+def _text_schema(max_length: int, free: bool = False) -> WithJsonSchema:
+    """What the OpenAPI document says of a text: its length, at least one character that is
+    not a space, no control character (tab and newlines allowed in free text)."""
+    controls = _FREE_CONTROLS if free else _CONTROLS
+    pattern = f"^[^{controls}]*[^\\s{_CONTROLS}][^{controls}]*$"
+    return WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": pattern}
+    )
+
+
+_YEARS = "(19[0-9]{2}|20[0-9]{2}|2100)"
+
+Date = Annotated[
+    date,
+    BeforeValidator(_as_text),
+    AfterValidator(_in_window),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "pattern": f"^{_YEARS}-",
+            "description": "YYYY-MM-DD, between 1900-01-01 and 2100-12-31",
+        }
+    ),
+]
 """A day, given as ``YYYY-MM-DD``, between 1900-01-01 and 2100-12-31."""
 
-Instant = Annotated[datetime, BeforeValidator(_as_text), AfterValidator(_in_window)]
+Instant = Annotated[
+    datetime,
+    BeforeValidator(_as_text),
+    AfterValidator(_in_window),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": f"^{_YEARS}-",
+            "description": "RFC 3339 with an offset, between 1900 and 2100",
+        }
+    ),
+]
 """An instant, given as RFC 3339 text, between 1900 and 2100."""
 
-Token = Annotated[str, AfterValidator(_printable)]
+Token = Annotated[
+    str,
+    AfterValidator(_printable),
+    WithJsonSchema({"type": "string", "pattern": f"^[^{_CONTROLS}]*$"}),
+]
 """Any string of the catalogue that is not free text: no control characters."""
 
 OccurredAt = Annotated[AwareDatetime, BeforeValidator(_as_text)]
@@ -84,16 +129,19 @@ Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
     AfterValidator(_printable_free_text),
+    _text_schema(2000, free=True),
 ]
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     AfterValidator(_printable),
+    _text_schema(200),
 ]
 Ref = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
     AfterValidator(_printable),
+    _text_schema(64),
 ]
 
 
@@ -163,6 +211,7 @@ Substance = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
     AfterValidator(_printable),
+    _text_schema(64),
 ]
 
 
@@ -203,6 +252,24 @@ class PersonDetailsUpdated(Model):
     residence_unit: UnitCode | None = None
     address: Text | None = pii(default=None)
     reason: Text
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={  # what ``_changes_something`` requires, for the OpenAPI document
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in (
+                    "full_name",
+                    "date_of_birth",
+                    "sex",
+                    "national_id",
+                    "residence_unit",
+                    "address",
+                )
+            ]
+        },
+    )
 
     @model_validator(mode="after")
     def _changes_something(self) -> PersonDetailsUpdated:

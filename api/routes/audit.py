@@ -6,14 +6,14 @@ import threading
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from api.deps import ActorDep, Busy, LedgerDep
+from api.deps import ActorDep, Busy, LedgerDep, known_query_only
 from api.openapi import problems
 from api.schemas import IntegrityProblemPublic, VerificationPublic
 from domain.integrity import Problem
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(known_query_only)])
 
 WHOLE_STORE = threading.Lock()
 """Held by the whole-store verification running in this process."""

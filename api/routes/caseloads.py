@@ -6,13 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import BIGINT, ActorDep, ReadAfter, ViewsDep
+from api.deps import BIGINT, ActorDep, ReadAfter, ViewsDep, known_query_only
 from api.openapi import problems
 from api.schemas import CaseloadEntryPublic, CaseloadPagePublic, Stage
 from domain.events import UNIT_CODE_PATTERN
 from projections import caseload
 
-router = APIRouter(prefix="/v1/caseloads", tags=["read models"])
+router = APIRouter(
+    prefix="/v1/caseloads", tags=["read models"], dependencies=[Depends(known_query_only)]
+)
 
 UnitQuery = Annotated[
     str, Query(pattern=UNIT_CODE_PATTERN, description="org unit code; its whole subtree")

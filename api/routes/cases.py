@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AwareDatetime
 
-from api.deps import ActorDep, LedgerDep, ReadAfter, RequestIdDep, ViewsDep
+from api.deps import ActorDep, LedgerDep, ReadAfter, RequestIdDep, ViewsDep, known_query_only
 from api.openapi import problems
 from api.schemas import (
     BatchAppend,
@@ -36,7 +36,7 @@ REPEAT_OF_RECORDED: dict[int | str, dict[str, object]] = {
     200: {"model": RecordedPublic, "description": REPEAT}
 }
 
-router = APIRouter(prefix="/v1/cases", tags=["cases"])
+router = APIRouter(prefix="/v1/cases", tags=["cases"], dependencies=[Depends(known_query_only)])
 
 
 def _new_event(body: EventAppend | BatchEvent) -> NewEvent:
@@ -64,7 +64,7 @@ def _public(recorded: Recorded) -> RecordedPublic:
     "",
     status_code=201,
     response_model=RecordedPublic,
-    responses={**REPEAT_OF_RECORDED, **problems(401, 409, 413, 422, 503)},
+    responses={**REPEAT_OF_RECORDED, **problems(400, 401, 409, 413, 422, 503)},
 )
 def open_case(
     body: CaseOpen, ledger: LedgerDep, actor: ActorDep, request_id: RequestIdDep, response: Response
@@ -96,7 +96,7 @@ def open_case(
     "/{case_id}/events",
     status_code=201,
     response_model=RecordedPublic,
-    responses={**REPEAT_OF_RECORDED, **problems(401, 404, 409, 413, 422, 503)},
+    responses={**REPEAT_OF_RECORDED, **problems(400, 401, 404, 409, 413, 422, 503)},
 )
 def append_event(
     case_id: UUID,
@@ -126,7 +126,7 @@ def append_event(
     response_model=BatchRecordedPublic,
     responses={
         200: {"model": BatchRecordedPublic, "description": REPEAT},
-        **problems(401, 404, 409, 413, 422, 503),
+        **problems(400, 401, 404, 409, 413, 422, 503),
     },
 )
 def append_batch(

@@ -7,13 +7,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import BIGINT, ActorDep, InvalidQuery, ReadAfter, ViewsDep
+from api.deps import BIGINT, ActorDep, InvalidQuery, ReadAfter, ViewsDep, known_query_only
 from api.openapi import problems
 from api.routes.caseloads import UnitQuery
 from api.schemas import FindingPublic, FindingsPagePublic, InspectionReportPublic
 from projections import inspections
 
-router = APIRouter(prefix="/v1/inspections", tags=["read models"])
+router = APIRouter(
+    prefix="/v1/inspections", tags=["read models"], dependencies=[Depends(known_query_only)]
+)
 
 From = Annotated[date | None, Query(alias="from", description="detected on or after")]
 To = Annotated[date | None, Query(description="detected on or before")]

@@ -114,3 +114,23 @@ def test_free_text_keeps_its_newlines_and_tabs(client: TestClient) -> None:
     response = client.post(f"/v1/cases/{case_id}/events", json=note, headers=ACTOR)
 
     assert response.status_code == 201, response.text
+
+
+def test_a_query_parameter_the_route_does_not_take_is_refused_naming_it(client: TestClient) -> None:
+    response = client.get("/v1/events", params={"afer": 5}, headers=ACTOR)  # misspelt "after"
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "afer"
+
+
+def test_a_reference_that_does_not_resolve_in_the_case_is_a_409_naming_it(
+    client: TestClient,
+) -> None:
+    case_id = open_case(client)
+    void = event("EntryVoided", {"voids_event_id": "no-such-event", "reason": "wrong case"})
+
+    response = client.post(f"/v1/cases/{case_id}/events", json=void, headers=ACTOR)
+
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "data.voids_event_id"
