@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install demo bench bench-projections lint clean
+.PHONY: run test install demo bench bench-projections lint lock clean
 
-$(STAMP): pyproject.toml
+# Installs the locked dependency tree (requirements-dev.lock), then the project itself.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -36,6 +38,14 @@ bench-projections: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy domain projections api infra
+
+# After changing a dependency in pyproject.toml: pin the whole tree again (pip-tools).
+lock: $(STAMP)
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		-o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--extra dev -o requirements-dev.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
