@@ -573,9 +573,6 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             for row in rows
         }
 
-    def positions(self, case_id: UUID) -> dict[int, int]:
-        return {v: s.position for v, s in self.seals(case_id).items() if s.position is not None}
-
     @_retried
     def locate(self, event_ids: Sequence[str]) -> dict[str, tuple[UUID, int]]:
         """Where each of these event ids is already recorded: id -> (case id, version)."""

@@ -276,9 +276,6 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             )
             return {row[0]: Seal(row[1], bytes(row[2]).hex()) for row in c.fetchall()}
 
-    def positions(self, case_id: UUID) -> dict[int, int]:
-        return {v: s.position for v, s in self.seals(case_id).items() if s.position is not None}
-
     def locate(self, event_ids: Sequence[str]) -> dict[str, tuple[UUID, int]]:
         """Where each of these event ids is already recorded: id -> (case id, version)."""
         with self.datastore.transaction(commit=False) as c:

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-
-from api.app import create_app
-from infra.settings import Settings
 
 ACTOR = {"X-Actor-Id": "u-17", "X-Actor-Role": "commune_police", "X-Actor-Unit": "01.004.00127"}
 OPEN = {
@@ -37,12 +33,6 @@ REFERRAL = {
     },
     "acting_body": {"kind": "counselling_point", "unit": "01.004.00127"},
 }
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def open_case(client: TestClient, **overrides: object) -> str:

@@ -3,13 +3,9 @@ every route that takes one, on SQLite and PostgreSQL; the largest they hold is s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
 from tests.api.test_cases_api import ACTOR, open_case
 
 TOO_BIG = 2**63
@@ -28,12 +24,6 @@ ROUTES = [
     ),
     ("/v1/events", {}, "after"),
 ]
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 @pytest.mark.parametrize(("path", "params", "name"), ROUTES)

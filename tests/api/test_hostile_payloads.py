@@ -4,21 +4,12 @@ models (a date in 9999 overflows the calendar's arithmetic; PostgreSQL refuses a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
 from tests.api.test_cases_api import ACTOR, OPEN, open_case
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def event(type_: str, data: dict[str, Any], **envelope: Any) -> dict[str, Any]:
