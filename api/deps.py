@@ -72,8 +72,9 @@ def get_actor(
 
 
 def known_query_only(request: Request) -> None:
-    """Refuse a query parameter the route does not take (422 naming it), rather than ignore it:
-    a misspelt filter would otherwise answer as if no filter had been asked for."""
+    """Refuse a query parameter the route does not take, or one given twice (422 naming it),
+    rather than ignore it or keep the last: a misspelt or repeated filter would otherwise answer
+    as if another filter had been asked for. Every parameter of the API takes one value."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
@@ -83,6 +84,11 @@ def known_query_only(request: Request) -> None:
     unknown = [name for name in request.query_params if name not in known]
     if unknown:
         raise InvalidQuery(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
+    repeated = [name for name in known if len(request.query_params.getlist(name)) > 1]
+    if repeated:
+        raise InvalidQuery(
+            f"query parameter {repeated[0]!r} given more than once", field=repeated[0]
+        )
 
 
 _QUERY_NAMES: dict[str, frozenset[str]] = {}

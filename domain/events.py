@@ -11,6 +11,7 @@ the aggregate stores it beside the payload.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,10 +40,27 @@ alive in it, and the engine adds years of deadlines to a date without leaving th
 _FREE_TEXT_CONTROLS = frozenset("\t\n\r")
 
 
-def _as_text(value: Any) -> Any:
-    """Dates and instants come as text (``YYYY-MM-DD``, RFC 3339), never as numbers."""
-    if isinstance(value, (int, float)):
-        raise ValueError("must be given as text (ISO 8601), not as a number")
+_DAY_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INSTANT_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _day_text(value: Any) -> Any:
+    """A date comes as ``YYYY-MM-DD`` text: never as a number, nor as a numeric string (which
+    the parser would otherwise read as seconds since 1970)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _DAY_TEXT.fullmatch(value):
+        raise ValueError("must be a date given as YYYY-MM-DD text")
+    return value
+
+
+def _instant_text(value: Any) -> Any:
+    """An instant comes as RFC 3339 text (``YYYY-MM-DDThh:mm…``): never as a number, nor as a
+    numeric string."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _INSTANT_TEXT.match(value):
+        raise ValueError("must be an instant given as RFC 3339 text (YYYY-MM-DDThh:mm:ss+07:00)")
     return value
 
 
@@ -84,7 +102,7 @@ _YEARS = "(19[0-9]{2}|20[0-9]{2}|2100)"
 
 Date = Annotated[
     date,
-    BeforeValidator(_as_text),
+    BeforeValidator(_day_text),
     AfterValidator(_in_window),
     WithJsonSchema(
         {
@@ -99,7 +117,7 @@ Date = Annotated[
 
 Instant = Annotated[
     datetime,
-    BeforeValidator(_as_text),
+    BeforeValidator(_instant_text),
     AfterValidator(_in_window),
     WithJsonSchema(
         {
@@ -119,7 +137,7 @@ Token = Annotated[
 ]
 """Any string of the catalogue that is not free text: no control characters."""
 
-OccurredAt = Annotated[AwareDatetime, BeforeValidator(_as_text)]
+OccurredAt = Annotated[AwareDatetime, BeforeValidator(_instant_text)]
 """An event's ``occurred_at``, as RFC 3339 text (the aggregate checks its range)."""
 
 UnitCode = Annotated[str, StringConstraints(pattern=UNIT_CODE_PATTERN)]

@@ -29,6 +29,7 @@ from api.schemas import (
 from domain.application import CaseRecord, Recorded, in_batch
 from domain.case import NewEvent
 from domain.errors import InvalidEvent
+from domain.events import OccurredAt
 from projections import inspections, timeline
 
 REPEAT = "a repeat of events already recorded with these event ids: the original result"
@@ -163,7 +164,7 @@ def append_batch(
 def get_case(
     case_id: UUID,
     ledger: LedgerDep,
-    as_of: Annotated[AwareDatetime | None, Query(description="the record as it stood then")] = None,
+    as_of: Annotated[OccurredAt | None, Query(description="the record as it stood then")] = None,
 ) -> CasePublic:
     """The current state of a case, or its state as recorded up to ``as_of``."""
     record = ledger.get_case(case_id, as_of=as_of)

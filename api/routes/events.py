@@ -35,12 +35,12 @@ def read_log(
     ] = None,
 ) -> LogPagePublic:
     """The global log after a position, in order; never skips an event that commits later."""
-    wanted = [t.strip() for t in types.split(",") if t.strip()] if types else []
+    wanted = types.split(",") if types is not None else []
     unknown = [t for t in wanted if t not in CATALOGUE]
     if unknown:
         raise InvalidEvent(
-            f"unknown event type(s): {', '.join(unknown)}",
-            [FieldError(("types",), f"not a type of the case event catalogue: {unknown[0]}")],
+            f"unknown event type(s): {', '.join(map(repr, unknown))}",
+            [FieldError(("types",), f"not a type of the case event catalogue: {unknown[0]!r}")],
         )
     events = [
         LogEventPublic(

@@ -11,14 +11,15 @@ from api.deps import BIGINT, ActorDep, InvalidQuery, ReadAfter, ViewsDep, known_
 from api.openapi import problems
 from api.routes.caseloads import UnitQuery
 from api.schemas import FindingPublic, FindingsPagePublic, InspectionReportPublic
+from domain.events import Date
 from projections import inspections
 
 router = APIRouter(
     prefix="/v1/inspections", tags=["read models"], dependencies=[Depends(known_query_only)]
 )
 
-From = Annotated[date | None, Query(alias="from", description="detected on or after")]
-To = Annotated[date | None, Query(description="detected on or before")]
+From = Annotated[Date | None, Query(alias="from", description="detected on or after")]
+To = Annotated[Date | None, Query(description="detected on or before")]
 
 
 def _check_period(start: date | None, end: date | None) -> None:
@@ -57,8 +58,8 @@ def report(
     actor: ActorDep,
     position: Annotated[int, Depends(ReadAfter("inspections"))],
     unit: UnitQuery,
-    start: Annotated[date, Query(alias="from", description="first day of the period")],
-    to: Annotated[date, Query(description="last day of the period")],
+    start: Annotated[Date, Query(alias="from", description="first day of the period")],
+    to: Annotated[Date, Query(description="last day of the period")],
     worst: Annotated[int, Query(ge=1, le=100, description="how many worst cases")] = 10,
 ) -> InspectionReportPublic:
     """Findings detected in a period under a unit: counts by rule and commune, worst cases."""

@@ -50,6 +50,19 @@ HOSTILE = [
         id="lone-surrogate",
     ),
     pytest.param(
+        {**event("NoteAdded", {"text": "fine"}), "occurred_at": "1683000000"},
+        "occurred_at",
+        id="occurred-at-as-seconds-in-text",
+    ),
+    pytest.param(
+        event(
+            "PostRehabManagementDecided",
+            {"starts_on": "0.0", "ends_on": "2024-05-01", "mentor": "Trần Văn B"},
+        ),
+        "data.starts_on",
+        id="a-date-as-seconds-in-text",
+    ),
+    pytest.param(
         {**event("NoteAdded", {"text": "fine"}), "occurred_at": 1683000000},
         "occurred_at",
         id="occurred-at-as-a-number",
@@ -112,6 +125,40 @@ def test_a_query_parameter_the_route_does_not_take_is_refused_naming_it(client: 
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "afer"
+
+
+def test_a_query_parameter_given_twice_is_refused_naming_it(client: TestClient) -> None:
+    response = client.get(
+        "/v1/caseloads?unit=01&assignee=u-1&assignee=u-2", headers=ACTOR
+    )  # which one? not silently the last
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "assignee"
+
+
+@pytest.mark.parametrize(
+    ("route", "parameter"),
+    [
+        ("/v1/inspections/findings?unit=01&from=0.0", "from"),
+        ("/v1/inspections/report?unit=01&from=2024-01-01&to=1700000000", "to"),
+        ("/v1/cases/6f1c0000-0000-4000-8000-000000000000?as_of=0", "as_of"),
+    ],
+)
+def test_a_date_given_as_a_number_of_seconds_is_refused_naming_it(
+    client: TestClient, route: str, parameter: str
+) -> None:
+    response = client.get(route, headers=ACTOR)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == parameter
+
+
+def test_an_empty_event_type_in_the_log_filter_is_refused(client: TestClient) -> None:
+    for types in ("", "CaseOpened,", "CaseOpened, NoteAdded"):
+        response = client.get("/v1/events", params={"types": types}, headers=ACTOR)
+
+        assert response.status_code == 422, types
+        assert response.json()["errors"][0]["field"] == "types"
 
 
 def test_a_reference_that_does_not_resolve_in_the_case_is_a_409_naming_it(
