@@ -29,7 +29,7 @@ from domain.errors import (
     VersionConflict,
 )
 from domain.events import Actor
-from domain.integrity import VerificationReport
+from domain.integrity import Progress, VerificationReport
 from domain.state import CaseState, Entry, derive
 from domain.store import Logged, LogRecord, Seal, Store
 
@@ -258,10 +258,13 @@ class CaseLedger(Application[UUID]):
 
     # --- the store's integrity and roles -----------------------------------------------------
 
-    def verify(self, case_id: UUID | None = None) -> VerificationReport:
+    def verify(
+        self, case_id: UUID | None = None, progress: Progress | None = None
+    ) -> VerificationReport:
         """Recompute every stored hash and check each chain and the global log; one case only
-        if ``case_id`` is given (``CaseNotFound`` if the store holds nothing of it)."""
-        report = self._store.verify(case_id)
+        if ``case_id`` is given (``CaseNotFound`` if the store holds nothing of it).
+        ``progress`` is called now and then with the number of events checked."""
+        report = self._store.verify(case_id, progress)
         if case_id is not None and report.events == 0 and report.ok:
             raise CaseNotFound(f"no case {case_id}")
         return report

@@ -186,8 +186,18 @@ class VerificationReport:
             self.problems.append(problem)
 
 
+Progress = Callable[[int], None]
+"""Called now and then with how many events have been checked so far."""
+
+PROGRESS_EVERY = 2000
+
+
 def verify(
-    events: Iterable[StoredRow], log: Iterable[LogRow], *, whole_log: bool
+    events: Iterable[StoredRow],
+    log: Iterable[LogRow],
+    *,
+    whole_log: bool,
+    progress: Progress | None = None,
 ) -> VerificationReport:
     """Check every stored event against its hash and its case's chain, and the log against them.
 
@@ -244,12 +254,23 @@ def verify(
         (p.case_id, p.version): p.event_id for p in log_problems if p.case_id
     }
     case_problems: list[Problem] = []
+    if progress is not None:
+        events = _reporting(events, progress)
     for case_id, rows in groupby(events, key=lambda r: r.case_id):
         report.cases += 1
         case_problems.extend(_check_case(case_id, rows, report, removed))
     for problem in sorted(case_problems + log_problems, key=_location):
         report.add(problem)
     return report
+
+
+def _reporting(events: Iterable[StoredRow], progress: Progress) -> Iterator[StoredRow]:
+    count = 0
+    for count, row in enumerate(events, 1):
+        if count % PROGRESS_EVERY == 0:
+            progress(count)
+        yield row
+    progress(count)
 
 
 def _check_case(

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 
-from domain.integrity import VerificationReport
+from domain.integrity import Progress, VerificationReport
 from domain.state import Entry
 
 
@@ -83,8 +83,11 @@ class Store(Protocol):
     def locate(self, event_ids: Sequence[str]) -> dict[str, tuple[UUID, int]]:
         """Where event ids are already recorded, store-wide: id -> (case id, version)."""
 
-    def verify(self, case_id: UUID | None = None) -> VerificationReport:
-        """Recompute every stored hash; check each case's chain and the global log."""
+    def verify(
+        self, case_id: UUID | None = None, progress: Progress | None = None
+    ) -> VerificationReport:
+        """Recompute every stored hash; check each case's chain and the global log. The whole
+        store is read on a connection of its own, never one of the pool that writes need."""
 
     def grant_writer(self, role: str, password: str | None = None) -> None:
         """Let a database role record and read, and nothing more (created if missing)."""

@@ -66,11 +66,13 @@ def verify(
 ) -> None:
     """Recompute every stored hash, check each case's chain and the global log.
 
-    Prints "verified N events in M cases" (exit 0) or the first broken link (exit 1).
+    Prints "verified N events in M cases" (exit 0) or the first broken link (exit 1); a
+    progress bar meanwhile when stdout is a terminal.
     """
     from uuid import UUID
 
     from domain.errors import CaseNotFound
+    from infra.progress import progress
     from infra.store import build_application
 
     try:
@@ -80,7 +82,8 @@ def verify(
     settings = Settings()
     ledger = build_application(settings)
     try:
-        report = ledger.verify(case_id)
+        with progress("verifying", None if case_id else ledger.head()) as advance:
+            report = ledger.verify(case_id, progress=advance)
     except CaseNotFound as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(2) from None

@@ -1,5 +1,6 @@
-"""Progress of long commands (``demo``, ``projections rebuild``): a bar on a terminal, nothing
-otherwise (the command then prints its one summary line, as in a log or a pipe)."""
+"""Progress of long commands (``demo``, ``projections rebuild``, ``verify``): a bar on a
+terminal, nothing otherwise (the command then prints its one summary line, as in a log or a
+pipe)."""
 
 from __future__ import annotations
 

@@ -103,4 +103,3 @@ def _use_wal(path: str, patience: float = 10.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
-

@@ -39,12 +39,13 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache, wraps
 from importlib.resources import files
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import (
     InterfaceError,
     Notification,
@@ -61,6 +62,7 @@ from domain.integrity import (
     HASHED_COLUMNS,
     STORED_COLUMNS,
     LogRow,
+    Progress,
     StoredRow,
     VerificationReport,
     hashed_values,
@@ -581,8 +583,13 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             return {row["event_id"]: (row["case_id"], row["version"]) for row in curs.fetchall()}
 
     @_retried
-    def verify(self, case_id: UUID | None = None) -> VerificationReport:
+    def verify(
+        self, case_id: UUID | None = None, progress: Progress | None = None
+    ) -> VerificationReport:
         """Recompute every hash and check every chain and the log (``domain.integrity``).
+
+        The whole store is read on a connection of its own, opened for it and closed after:
+        a long scan never holds one of the pool's connections, which writes need.
 
         Notes the horizon (every transaction below it has ended), runs a sequencer pass, which
         sequences at least up to it (if it fails, verification goes on and reports what is not
@@ -604,7 +611,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             params["case_id"] = case_id
         log_statement += SQL("ORDER BY l.position")
         events_statement += SQL("ORDER BY e.case_id, e.version")
-        with self.datastore.get_connection() as conn, conn.transaction():
+        with self._scan_connection(whole_store=case_id is None) as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             with (
                 conn.cursor(name="verify_log") as log_cursor,
@@ -628,7 +635,19 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                     for r in log_cursor
                 )
                 rows = (_stored_row(r) for r in events_cursor)
-                return verify(rows, entries, whole_log=case_id is None)
+                return verify(rows, entries, whole_log=case_id is None, progress=progress)
+
+    @contextlib.contextmanager
+    def _scan_connection(self, whole_store: bool) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection for one case; a connection of its own for the whole store."""
+        if not whole_store:
+            with self.datastore.get_connection() as conn:
+                yield conn
+            return
+        kwargs = self.datastore.pool.kwargs  # the pool's own: server, credentials, row factory
+        assert isinstance(kwargs, dict)
+        with psycopg.Connection.connect(**kwargs, autocommit=True) as conn:
+            yield conn
 
     @_retried
     def grant_writer(self, role: str, password: str | None = None) -> None:

@@ -23,6 +23,7 @@ from domain.integrity import (
     STORED_COLUMNS,
     EventColumns,
     LogRow,
+    Progress,
     StoredRow,
     VerificationReport,
     chain_hash,
@@ -286,14 +287,18 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             )
             return {row[0]: (UUID(row[1]), row[2]) for row in c.fetchall()}
 
-    def verify(self, case_id: UUID | None = None) -> VerificationReport:
+    def verify(
+        self, case_id: UUID | None = None, progress: Progress | None = None
+    ) -> VerificationReport:
         """Recompute every hash and check every chain and the log (``domain.integrity``).
 
         Here every event must have a position: the log is written in the same transaction.
+        The whole store is read in one read transaction on a connection of its own (a WAL
+        snapshot: writers go on), never one of the pool's.
         """
         where, params = ("WHERE e.case_id = ?", [str(case_id)]) if case_id else ("", [])
         log_where = "WHERE l.case_id = ?" if case_id else ""
-        with self.datastore.transaction(commit=False) as c:
+        with self._scan_cursor(whole_store=case_id is None) as c:
             c.execute(
                 "SELECT l.position, l.event_id, l.case_id, l.version, l.event_hash, l.log_hash, "
                 "CASE WHEN e.event_id = l.event_id AND e.case_id = l.case_id "
@@ -313,7 +318,24 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 params,
             )
             rows = (_stored_row(r) for r in iter(c.fetchone, None))
-            return verify(rows, log, whole_log=case_id is None)
+            return verify(rows, log, whole_log=case_id is None, progress=progress)
+
+    @contextmanager
+    def _scan_cursor(self, whole_store: bool) -> Iterator[Any]:
+        """A pooled connection for one case; for the whole store, a connection of its own in
+        one read transaction (an in-memory database has only the pool's)."""
+        pool = self.datastore.pool
+        if not whole_store or pool.is_sqlite_memory_mode:
+            with self.datastore.transaction(commit=False) as c:
+                yield c
+            return
+        conn = sqlite3.connect(pool.db_name, uri=True, isolation_level=None, timeout=30)
+        try:
+            conn.execute("BEGIN")  # one snapshot for the log and the events
+            yield conn.cursor()
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
 
     # --- the rest of the store interface (domain.store.Store) ---
 

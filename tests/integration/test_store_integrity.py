@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -242,6 +244,48 @@ def test_an_untouched_store_verifies(ledger: CaseLedger) -> None:
     assert report.head_position == 11
 
 
+def test_writes_go_on_while_whole_store_verifications_hold_their_scans_open(
+    store: str, tmp_path: Any, request: pytest.FixtureRequest
+) -> None:
+    """A whole-store verification reads on a connection of its own: even more of them than the
+    pool has connections, all held open mid-scan, take none that a write needs."""
+    settings = (
+        Settings(environment="test", database_url=f"sqlite:///{tmp_path}/ledger.sqlite3")
+        if store == "sqlite"
+        else Settings(
+            environment="test",
+            database_url=pg_url(),
+            database_schema=request.getfixturevalue("pg_schema"),
+            pool_size=1,  # at most 2 pooled connections
+        )
+    )
+    ledger = build_application(settings)
+    case_id = case_with_notes(ledger, 2)
+    scanning, release = threading.Barrier(7), threading.Event()
+
+    def hold(done: int) -> None:
+        scanning.wait(timeout=20)
+        release.wait(timeout=20)
+
+    verifications = [
+        threading.Thread(target=ledger.verify, kwargs={"progress": hold}) for _ in range(6)
+    ]
+    for thread in verifications:
+        thread.start()
+    try:
+        scanning.wait(timeout=20)  # all six are inside their scans
+        started = time.monotonic()
+        ledger.append(case_id, [note("written meanwhile")], ACTOR)
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        for thread in verifications:
+            thread.join(timeout=20)
+        ledger.close()
+
+    assert waited < 3, f"the write waited {waited:.1f} s for a connection"
+
+
 def test_a_changed_payload_byte_is_detected_and_located(ledger: CaseLedger, db: Database) -> None:
     case_id = case_with_notes(ledger, 3)
     [payload] = db.row(case_id, 2, "payload")
@@ -382,6 +426,7 @@ def test_the_verify_command_reports_a_verified_store_or_the_first_broken_link(
     broken = runner.invoke(cli, ["verify"])
 
     assert clean.exit_code == 0 and clean.output.startswith("verified 3 events in 1 cases")
+    assert len(clean.output.splitlines()) == 1  # not a terminal: the summary line only
     assert one.exit_code == 0 and one.output.startswith("verified 3 events in 1 cases")
     assert broken.exit_code == 1
     assert f"hash_mismatch at case {case_id}, version 2" in broken.output
