@@ -16,12 +16,14 @@ from api.errors import install_error_handlers
 from api.limits import BodyLimit
 from api.metrics import Metrics
 from api.openapi import install_openapi
-from api.routes import audit, caseloads, cases, events, health, inspections
+from api.routes import audit, caseloads, cases, emergency, events, health, inspections
 from domain.application import CaseLedger
+from domain.policy import packaged_policy
 from infra.collector import frozen_after_full_collections
 from infra.logging import configure_logging
 from infra.settings import Settings
 from infra.store import build_application, build_runner
+from infra.tokens import TokenVerifier
 from projections import read_models
 from projections.db import ViewDatabase
 from projections.generations import ensure
@@ -81,6 +83,9 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
         app.state.ledger = ledger
     install_error_handlers(app)
     install_openapi(app)
+    app.state.settings = settings
+    app.state.policy = packaged_policy()
+    app.state.tokens = TokenVerifier(settings)
     app.state.metrics = Metrics(app.state)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.middleware("http")(app.state.metrics.observe)
@@ -90,6 +95,7 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
     app.include_router(cases.router)
     app.include_router(events.router)
     app.include_router(audit.router)
+    app.include_router(emergency.router)
     app.include_router(caseloads.router)
     app.include_router(inspections.router)
     return app
@@ -117,5 +123,5 @@ async def _request_log(
             path=request.url.path,
             status=status,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            actor=request.headers.get("x-actor-id"),
+            actor=getattr(getattr(request.state, "principal", None), "sub", None),
         )

@@ -1,27 +1,19 @@
-"""Dependencies: the application, the actor, the request id."""
+"""Dependencies: the application, the read models, the request id, query checks (who is asking
+is ``api.auth``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
-from pydantic import ValidationError
 
 from domain.application import CaseLedger
 from domain.errors import CaseLedgerError
-from domain.events import Actor
 from projections.db import ViewDatabase
 from projections.freshness import wait_for
 from projections.generations import active_generations
 from projections.notices import Notices
-
-
-class Unauthenticated(Exception):
-    def __init__(self, detail: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail, self.field = detail, field
-
 
 BIGINT = 2**63 - 1
 """The largest integer both stores hold: the bound of every integer a client passes."""
@@ -47,28 +39,6 @@ def get_ledger(request: Request) -> CaseLedger:
 
 def get_request_id(request: Request) -> str:
     return request.state.request_id  # type: ignore[no-any-return]
-
-
-def get_actor(
-    x_actor_id: Annotated[str | None, Header()] = None,
-    x_actor_role: Annotated[str | None, Header()] = None,
-    x_actor_unit: Annotated[str | None, Header()] = None,
-) -> Actor:
-    """The recording actor, from X-Actor-Id / X-Actor-Role / X-Actor-Unit.
-
-    Interim: a later issue replaces this dependency with verified tokens.
-    """
-    headers = {"X-Actor-Id": x_actor_id, "X-Actor-Role": x_actor_role, "X-Actor-Unit": x_actor_unit}
-    missing = [name for name, value in headers.items() if not value]
-    if missing:
-        raise Unauthenticated(f"missing actor header(s): {', '.join(missing)}", field=missing[0])
-    try:
-        return Actor.model_validate({"id": x_actor_id, "role": x_actor_role, "unit": x_actor_unit})
-    except ValidationError as e:
-        name = {"id": "X-Actor-Id", "role": "X-Actor-Role", "unit": "X-Actor-Unit"}[
-            str(e.errors()[0]["loc"][0])
-        ]
-        raise Unauthenticated(f"invalid {name}: {e.errors()[0]['msg']}", field=name) from None
 
 
 def known_query_only(request: Request) -> None:
@@ -157,5 +127,4 @@ class ReadAfter:
 
 LedgerDep = Annotated[CaseLedger, Depends(get_ledger)]
 ViewsDep = Annotated[ViewDatabase, Depends(get_views)]
-ActorDep = Annotated[Actor, Depends(get_actor)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]

@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from api.deps import Busy, InvalidQuery, ReadModelBehind, Unauthenticated
+from api.auth import AuditUnavailable, IdentityUnavailable, Unauthenticated
+from api.deps import Busy, InvalidQuery, ReadModelBehind
 from api.limits import BodyTooLarge
 from domain.errors import (
     CaseLedgerError,
@@ -18,6 +19,7 @@ from domain.errors import (
     Conflict,
     Contention,
     FieldError,
+    Forbidden,
     InvalidEvent,
     UnresolvedReference,
 )
@@ -31,6 +33,9 @@ STATUS: list[tuple[type[Exception], int]] = [
     (ReadModelBehind, 503),
     (Busy, 503),
     (CaseNotFound, 404),
+    (Forbidden, 403),
+    (AuditUnavailable, 503),
+    (IdentityUnavailable, 503),
     (Conflict, 409),
     (Contention, 503),
 ]
@@ -94,12 +99,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(request: Request, exc: Unauthenticated) -> JSONResponse:
+        description = exc.detail.replace('"', "'")
+        challenge = f'Bearer error="{exc.error}", error_description="{description}"'
         return problem(
             401,
             "Not authenticated",
             exc.detail,
             kind="unauthenticated",
-            errors=[{"field": exc.field, "message": exc.detail}] if exc.field else None,
+            errors=[{"field": "Authorization", "message": exc.detail}],
+            headers={"WWW-Authenticate": challenge},
         )
 
     @app.exception_handler(CaseLedgerError)

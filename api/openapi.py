@@ -5,10 +5,8 @@ FastAPI's own document is close; this module corrects it in one place, after it 
 - **Errors are problem+json.** Every error status a route declares (``responses=problems(...)``
   on the route) and FastAPI's 422 are answered with ``application/problem+json`` and the
   ``Problem`` schema (``api.errors`` makes them).
-- **Identity is a requirement, not three optional headers.** The headers ``X-Actor-Id``,
-  ``X-Actor-Role`` and ``X-Actor-Unit`` (``api.deps.get_actor``) are one security requirement
-  (all three together); the parameters FastAPI lists for them go. Verified tokens replace them
-  by changing ``IDENTITY``.
+- **Identity is a requirement.** Every ``/v1`` route requires a bearer token (``api.auth``):
+  one security scheme, ``IDENTITY``.
 - **Each event type's data has its own schema.** A body with ``type`` and ``data``
   (``EventAppend``, ``BatchEvent``) is a union discriminated by ``type``: one variant per
   catalogue type, whose ``data`` is that type's model, so ``/docs`` shows every field of every
@@ -29,14 +27,20 @@ from domain.events import CATALOGUE
 REF = "#/components/schemas/{model}"
 
 IDENTITY: dict[str, dict[str, Any]] = {
-    f"Actor{part}": {"type": "apiKey", "in": "header", "name": f"X-Actor-{part}"}
-    for part in ("Id", "Role", "Unit")
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "a token of the configured identity provider, or of the embedded "
+        "issuer: `caseledger token issue --sub ID --role ROLE --unit UNIT`",
+    }
 }
-"""The security schemes every ``/v1`` route requires, all together."""
+"""The security scheme every ``/v1`` route requires."""
 
 DESCRIPTIONS = {
     400: "a request the API cannot read",
-    401: "no valid identity",
+    401: "no valid identity (WWW-Authenticate says why)",
+    403: "the caller's role or jurisdiction does not allow it (the refusal is recorded)",
     404: "no such case",
     409: "refused: it conflicts with what is recorded (the body names the field)",
     413: "the request body is larger than the configured limit",
@@ -60,8 +64,8 @@ def install_openapi(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            _problem_json(spec)
             _identity(spec)
+            _problem_json(spec)
             _event_types(spec)
             app.openapi_schema = spec
         return app.openapi_schema
@@ -111,16 +115,13 @@ def _problem_json(spec: dict[str, Any]) -> None:
 
 
 def _identity(spec: dict[str, Any]) -> None:
-    headers = {scheme["name"].lower() for scheme in IDENTITY.values()}
     spec["components"].setdefault("securitySchemes", {}).update(IDENTITY)
-    for op in _operations(spec):
-        parameters = op.get("parameters", [])
-        kept = [p for p in parameters if not (p["in"] == "header" and p["name"] in headers)]
-        if len(kept) != len(parameters):
-            op["parameters"] = kept
-            op["security"] = [{name: [] for name in IDENTITY}]
-            if not kept:
-                del op["parameters"]
+    for path, operations in spec["paths"].items():
+        if path.startswith("/v1/"):
+            for op in operations.values():
+                op["security"] = [{name: [] for name in IDENTITY}]
+                for status in (401, 403, 503):  # any token, role, purpose; audit or keys down
+                    op["responses"].setdefault(str(status), {"description": ""})
 
 
 def _event_types(spec: dict[str, Any]) -> None:

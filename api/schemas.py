@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.access import AccessRecord
 from domain.events import (
     CATALOGUE,
     ActingBody,
@@ -15,7 +16,9 @@ from domain.events import (
     Document,
     LegalBasis,
     OccurredAt,
+    Text,
     Token,
+    free_text,
 )
 from domain.state import STAGES, Entry
 
@@ -324,3 +327,85 @@ class InspectionReportPublic(_ReadModelPage):
     worst_cases: list[WorstCasePublic]
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+# --- access ---------------------------------------------------------------------------------
+
+
+class AccessEntryPublic(BaseModel):
+    """One entry of the access log."""
+
+    position: int
+    kind: Literal["read", "refused", "emergency_grant", "emergency_review"]
+    at: datetime
+    actor_id: str
+    role: str
+    unit: str
+    purpose: str
+    route: str
+    query: str
+    case_ids: list[UUID]
+    first_position: int | None = Field(description="for the global log: first position served")
+    last_position: int | None
+    outcome: Literal["allowed", "refused", "emergency"]
+    request_id: str
+    detail: dict[str, Any]
+    hash: str = Field(description="SHA-256 (hex) chained over the previous entry")
+
+    @classmethod
+    def of(cls, record: AccessRecord) -> AccessEntryPublic:
+        e = record.entry
+        return cls(
+            position=record.position,
+            kind=e.kind,
+            at=e.at,
+            actor_id=e.actor_id,
+            role=e.role,
+            unit=e.unit,
+            purpose=e.purpose,
+            route=e.route,
+            query=e.query,
+            case_ids=list(e.case_ids),
+            first_position=e.first_position,
+            last_position=e.last_position,
+            outcome=e.outcome,
+            request_id=e.request_id,
+            detail=e.detail,
+            hash=record.hash.hex(),
+        )
+
+
+class AccessPagePublic(BaseModel):
+    entries: list[AccessEntryPublic]
+    next_after: int = Field(description="pass as `after` to read on")
+
+
+class EmergencyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: UUID
+    reason: free_text(20) = Field(description="why: at least 20 characters")  # type: ignore[valid-type]
+
+
+class EmergencyGrantPublic(BaseModel):
+    grant: int = Field(description="the grant's position in the access log: its id")
+    case_id: UUID
+    actor_id: str
+    role: str
+    unit: str
+    reason: str
+    granted_at: datetime
+    expires_at: datetime
+    case_unit: str = Field(description="the unit managing the case when access was granted")
+    review: dict[str, Any] | None = Field(description="verdict, note, reviewer, at; or none yet")
+
+
+class EmergencyGrantsPublic(BaseModel):
+    grants: list[EmergencyGrantPublic]
+
+
+class EmergencyReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Literal["justified", "unjustified"]
+    note: Text

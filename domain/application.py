@@ -17,6 +17,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, LRUCa
 from eventsourcing.persistence import RecordConflictError, StoredEvent
 from eventsourcing.utils import Environment, EnvType
 
+from domain.access import AccessEntry, AccessRecord, GroupCommit
 from domain.case import Case, NewEvent
 from domain.errors import (
     CaseAlreadyExists,
@@ -62,6 +63,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+Authorize = Callable[[Sequence[Entry], Sequence[NewEvent]], None]
+"""Judges whether events may be added to a case holding these entries; raises to refuse."""
+
+
 class CaseLedger(Application[UUID]):
     """The service layer, and the one door to the store.
 
@@ -86,6 +91,7 @@ class CaseLedger(Application[UUID]):
         size = int(self.env.get("AGGREGATE_CACHE_MAXSIZE") or 0)
         self._saved: LRUCache[UUID, Case] | None = LRUCache(size) if size > 0 else None
         self._counted = threading.Lock()
+        self._access = GroupCommit(lambda entries: self._store.record_access(entries))
         self.recorded_events = 0
         """Events this process recorded (repeats excluded): the metrics read it."""
 
@@ -137,8 +143,12 @@ class CaseLedger(Application[UUID]):
         expected_version: int | None = None,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+        authorize: Authorize | None = None,
     ) -> list[Recorded]:
         """Append events to one case atomically (all or none).
+
+        ``authorize`` is called with the case's entries and the events before anything else is
+        judged (a repeat included), under the case's lock: it raises to refuse.
 
         Without ``expected_version`` a lost race is retried on the fresh case, so concurrent
         writers never lose an event; with it, a stale version is a conflict. A repeat of events
@@ -149,7 +159,7 @@ class CaseLedger(Application[UUID]):
         _check_ids_distinct(events)
         with self._lock(case_id):
             return self._append(
-                case_id, events, actor, expected_version, correlation_id, causation_id
+                case_id, events, actor, expected_version, correlation_id, causation_id, authorize
             )
 
     def _append(
@@ -160,10 +170,13 @@ class CaseLedger(Application[UUID]):
         expected_version: int | None,
         correlation_id: str | None,
         causation_id: str | None,
+        authorize: Authorize | None,
     ) -> list[Recorded]:
         for attempt in range(MAX_ATTEMPTS):
             case, remembered = self._case_to_write(case_id)
             try:
+                if authorize is not None:
+                    authorize(case.entries, events)
                 repeated = self._repeated(case, events)
                 if repeated:
                     return self._repeat(case_id, repeated)
@@ -268,6 +281,33 @@ class CaseLedger(Application[UUID]):
         if case_id is not None and report.events == 0 and report.ok:
             raise CaseNotFound(f"no case {case_id}")
         return report
+
+    def record_access(self, *entries: AccessEntry) -> list[AccessRecord]:
+        """Append to the access log (chained, all or none); raises if the store cannot.
+        Concurrent callers share a transaction (``GroupCommit``)."""
+        return self._access.append(entries)
+
+    def access_entries(
+        self,
+        *,
+        case_id: UUID | None = None,
+        actor_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Sequence[str] = (),
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[AccessRecord]:
+        """The access log after ``after``, in order, filtered (see ``Store.access_entries``)."""
+        return self._store.access_entries(
+            case_id=case_id,
+            actor_id=actor_id,
+            since=since,
+            until=until,
+            kinds=kinds,
+            after=after,
+            limit=limit,
+        )
 
     def grant_writer(self, role: str, password: str | None = None) -> None:
         """Let a database role (created if missing) record and read, and nothing more."""

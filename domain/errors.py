@@ -76,3 +76,8 @@ class EventIdReused(Conflict):
 
 class Contention(CaseLedgerError):
     """Too many concurrent writers on one case; the client may retry (503)."""
+
+
+class Forbidden(CaseLedgerError):
+    """The caller's role or jurisdiction does not allow this (403); says which rule, never
+    what the case holds."""

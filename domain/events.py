@@ -30,7 +30,9 @@ from pydantic import (
     model_validator,
 )
 
-UNIT_CODE_PATTERN = r"^\d{2}(\.\d{3}(\.\d{5})?)?$"
+UNIT_CODE_PATTERN = r"^\d{2}(\.\d{3}(\.\d{5})?|\.\d{5})?$"
+"""Province ``01``; before 1 Jul 2025 district ``01.004`` and commune ``01.004.00127``; since,
+commune ``01.00004`` (Decision 19/2025: no districts)."""
 
 FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2100, 12, 31)
@@ -88,13 +90,13 @@ _CONTROLS = "\\u0000-\\u001F\\u007F-\\u009F"
 _FREE_CONTROLS = "\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F"
 
 
-def _text_schema(max_length: int, free: bool = False) -> WithJsonSchema:
+def _text_schema(max_length: int, free: bool = False, min_length: int = 1) -> WithJsonSchema:
     """What the OpenAPI document says of a text: its length, at least one character that is
     not a space, no control character (tab and newlines allowed in free text)."""
     controls = _FREE_CONTROLS if free else _CONTROLS
     pattern = f"^[^{controls}]*[^\\s{_CONTROLS}][^{controls}]*$"
     return WithJsonSchema(
-        {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": pattern}
+        {"type": "string", "minLength": min_length, "maxLength": max_length, "pattern": pattern}
     )
 
 
@@ -141,7 +143,8 @@ OccurredAt = Annotated[AwareDatetime, BeforeValidator(_instant_text)]
 """An event's ``occurred_at``, as RFC 3339 text (the aggregate checks its range)."""
 
 UnitCode = Annotated[str, StringConstraints(pattern=UNIT_CODE_PATTERN)]
-"""An org unit: province ``01``, district ``01.004`` or commune ``01.004.00127``."""
+"""An org unit: province ``01``, district ``01.004`` or commune ``01.004.00127`` (before
+1 Jul 2025), commune ``01.00004`` (since)."""
 
 Text = Annotated[
     str,
@@ -149,6 +152,19 @@ Text = Annotated[
     AfterValidator(_printable_free_text),
     _text_schema(2000, free=True),
 ]
+
+
+def free_text(min_length: int, max_length: int = 2000) -> Any:
+    """Free text of at least ``min_length`` characters (kept as given, spaces included), with
+    something besides spaces, and no control characters but tab and newlines."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length, max_length=max_length),
+        AfterValidator(_printable_free_text),
+        _text_schema(max_length, free=True, min_length=min_length),
+    ]
+
+
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),

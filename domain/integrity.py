@@ -23,6 +23,12 @@ recomputing the chains is found and located. One who recomputes every later hash
 of the log is not, from inside the database: keep the head that ``verify`` prints (the last
 position and its log hash) outside it, e.g. in each inspection report; a later verify whose log
 no longer leads to that head at that position shows the record was rewritten.
+
+The access log (``domain/access.py``) is a chain of its own: ``verify_access`` checks that its
+positions run 1..N without a gap, that each stored hash is ``access_hash`` of the hash before it
+and of the entry rebuilt from its stored columns, and that the store's case index names the
+entry's cases. Removing the *last* entries leaves a shorter chain that still verifies: that is
+found only against a head kept outside the database, as for the global log.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from datetime import UTC, datetime
 from itertools import groupby
 from operator import attrgetter
 from uuid import UUID
+
+from domain.access import ACCESS_GENESIS, AccessEntry, access_hash
 
 GENESIS = hashlib.sha256(b"caseledger genesis").digest()
 DOMAIN_TAG = b"caseledger/1"
@@ -156,6 +164,8 @@ class VerificationReport:
     problem_count: int = 0
     head_position: int | None = None
     head_hash: str | None = None
+    access_entries: int = 0
+    access_checked: bool = False  # the access log was verified (the whole store only)
 
     @property
     def ok(self) -> bool:
@@ -172,13 +182,17 @@ class VerificationReport:
                 if self.head_position is not None
                 else ""
             )
-            return f"verified {self.events} events in {self.cases} cases{head}"
+            return f"verified {self.events} events in {self.cases} cases{head}{self._access}"
         first = self.first_broken
         assert first is not None
         return (
             f"BROKEN: {self.problem_count} problem(s) in {self.events} events of {self.cases} "
-            f"cases; first broken link: {first.kind} at {first.describe()}"
+            f"cases; first broken link: {first.kind} at {first.describe()}{self._access}"
         )
+
+    @property
+    def _access(self) -> str:
+        return f"; access log: {self.access_entries} entries" if self.access_checked else ""
 
     def add(self, problem: Problem) -> None:
         self.problem_count += 1
@@ -320,3 +334,66 @@ def _location(problem: Problem) -> tuple[float, str, int]:
     """Problems in recording order (log position); those without a position after, by case."""
     position = math.inf if problem.position is None else problem.position
     return (position, str(problem.case_id or ""), problem.version or 0)
+
+
+@dataclass(frozen=True)
+class AccessRow:
+    """One entry of the access log as verification reads it: its position and stored hash, the
+    entry rebuilt from its stored columns (None, with the reason, if they no longer make one),
+    and the case ids the store's case index holds for its position."""
+
+    position: int
+    hash: bytes
+    entry: AccessEntry | None
+    indexed: frozenset[UUID] = frozenset()
+    unreadable: str = ""
+
+
+def verify_access(rows: Iterable[AccessRow], report: VerificationReport) -> None:
+    """Check the whole access log, ``rows`` in position order, into ``report``: positions
+    1..N without a gap, each hash chained from the one before (``ACCESS_GENESIS`` for the
+    first) over the entry as stored, and the case index naming exactly the entry's cases.
+
+    An entry after a gap is not checked against the one before it (the gap says why it cannot
+    chain); its own hash becomes the next entry's previous. Removing the last entries leaves
+    no gap and no broken link: only a head kept outside the database shows it."""
+    report.access_checked = True
+    previous, expected = ACCESS_GENESIS, 1
+    for row in rows:
+        report.access_entries += 1
+        if row.position != expected:
+            report.add(
+                Problem(
+                    "access_gap",
+                    f"the access log skips from position {expected - 1} to {row.position}: "
+                    "entries were removed",
+                    position=expected,
+                )
+            )
+        elif row.entry is None:
+            report.add(
+                Problem(
+                    "access_unreadable",
+                    f"this access log entry's columns no longer make an entry ({row.unreadable})",
+                    position=row.position,
+                )
+            )
+        elif access_hash(previous, row.position, row.entry) != row.hash:
+            report.add(
+                Problem(
+                    "access_hash_mismatch",
+                    "this access log entry does not hash to its stored hash from the one before "
+                    "it (altered, reordered or rewritten since recorded)",
+                    position=row.position,
+                )
+            )
+        if row.entry is not None and frozenset(row.entry.case_ids) != row.indexed:
+            report.add(
+                Problem(
+                    "access_index_mismatch",
+                    "the access log's case index does not name this entry's cases (an entry "
+                    "hidden from, or planted in, a case's access history)",
+                    position=row.position,
+                )
+            )
+        previous, expected = row.hash, row.position + 1

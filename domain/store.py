@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 
+from domain.access import AccessEntry, AccessRecord
 from domain.integrity import Progress, VerificationReport
 from domain.state import Entry
 
@@ -88,6 +90,24 @@ class Store(Protocol):
     ) -> VerificationReport:
         """Recompute every stored hash; check each case's chain and the global log. The whole
         store is read on a connection of its own, never one of the pool that writes need."""
+
+    def record_access(self, entries: Sequence[AccessEntry]) -> list[AccessRecord]:
+        """Append entries to the access log, chained, in one transaction (all or none)."""
+
+    def access_entries(
+        self,
+        *,
+        case_id: UUID | None = None,
+        actor_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Sequence[str] = (),
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[AccessRecord]:
+        """Access log entries after position ``after``, in order, at most ``limit``, matching
+        every filter given (``case_id``: entries naming that case; ``since``/``until``:
+        ``at`` within, inclusive)."""
 
     def grant_writer(self, role: str, password: str | None = None) -> None:
         """Let a database role record and read, and nothing more (created if missing)."""

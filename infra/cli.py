@@ -336,5 +336,44 @@ def projections_status() -> None:
     raise typer.Exit(1 if any(s.error for s in found) else 0)
 
 
+token_cli = typer.Typer(help="Bearer tokens of the embedded issuer.", no_args_is_help=True)
+cli.add_typer(token_cli, name="token")
+
+
+@token_cli.command("issue")
+def token_issue(
+    sub: str = typer.Option(..., "--sub", help="the actor id"),
+    role: str = typer.Option(..., "--role", help="a role of the access policy"),
+    unit: str = typer.Option(..., "--unit", help="org unit code, e.g. 01 or 01.00004"),
+    name: str | None = typer.Option(None, "--name", help="the actor's name"),
+    ttl: int = typer.Option(3600, "--ttl", min=1, max=366 * 86400, help="seconds valid"),
+    scope: list[str] = typer.Option([], "--scope", help="a scope (repeatable)"),  # noqa: B008
+    purpose: str | None = typer.Option(None, "--purpose", help="purpose of use"),
+) -> None:
+    """Print one token (and nothing else) signed by this store's embedded key (generated
+    under var/ at first use), for this server. Any role is signed: the server decides."""
+    from domain.policy import packaged_policy
+    from infra.tokens import InvalidToken, issue
+
+    settings = Settings()
+    if role not in packaged_policy().roles:
+        typer.echo(f"warning: {role!r} is not a role of the access policy", err=True)
+    try:
+        token = issue(
+            settings,
+            sub=sub,
+            role=role,
+            unit=unit,
+            name=name,
+            ttl=ttl,
+            scopes=tuple(scope),
+            purpose=purpose,
+        )
+    except InvalidToken as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(token)
+
+
 def main() -> None:
     cli()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, AwareDatetime, Field, model_validator
@@ -63,6 +64,31 @@ class Settings(BaseSettings):
         default=1_048_576,
         ge=1024,
         description="request bodies larger than this are refused (413) before they are read",
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="the identity provider whose tokens the API accepts (its issuer URL); "
+        "unset: the embedded issuer (a key under var/, `caseledger token issue`)",
+    )
+    oidc_audience: str = Field(
+        default="caseledger", description="the audience every accepted token must name"
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None,
+        description="where to fetch the provider's keys, if not the jwks_uri its discovery "
+        "document names (a provider reached by another address inside the network)",
+    )
+    token_key_file: Path = Field(
+        default=Path("var/token-signing-key.pem"),
+        description="the embedded issuer's Ed25519 signing key: generated at first use",
+    )
+    emergency_minutes: int = Field(
+        default=60, ge=1, le=24 * 60, description="how long an emergency grant lasts"
+    )
+    emergency_review_days: int = Field(
+        default=3,
+        ge=1,
+        description="an emergency grant left unreviewed longer than this shows in /ready",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, validation_alias=AliasChoices("CASELEDGER_PORT", "PORT"))

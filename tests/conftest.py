@@ -19,8 +19,12 @@ import pytest
 from domain.application import CaseLedger
 from infra.settings import Settings
 from infra.store import build_application
+from tests.tokens import KEY_FILE
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+# every Settings built by the tests, the app's included, trusts the tests' token key
+os.environ["CASELEDGER_TOKEN_KEY_FILE"] = str(KEY_FILE)
 
 
 def pg_url() -> str:

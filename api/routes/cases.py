@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AwareDatetime
 
-from api.deps import ActorDep, LedgerDep, ReadAfter, RequestIdDep, ViewsDep, known_query_only
+from api.auth import Access, Guard, actor_of, redact_entry_data, redact_person
+from api.deps import LedgerDep, ReadAfter, RequestIdDep, ViewsDep, known_query_only
 from api.openapi import problems
 from api.schemas import (
     BatchAppend,
@@ -26,10 +28,13 @@ from api.schemas import (
     TimelinePublic,
     TimelineStepPublic,
 )
+from domain.access import Outcome
 from domain.application import CaseRecord, Recorded, in_batch
 from domain.case import NewEvent
-from domain.errors import InvalidEvent
+from domain.errors import Forbidden, InvalidEvent
 from domain.events import OccurredAt
+from domain.policy import authorize_recording, reach_of
+from domain.state import Entry
 from projections import inspections, timeline
 
 REPEAT = "a repeat of events already recorded with these event ids: the original result"
@@ -38,6 +43,27 @@ REPEAT_OF_RECORDED: dict[int | str, dict[str, object]] = {
 }
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"], dependencies=[Depends(known_query_only)])
+
+Recording = Annotated[Access, Depends(Guard(None))]
+Reading = Annotated[Access, Depends(Guard("case"))]
+
+
+def _authorizer(access: Access) -> Callable[[Sequence[Entry], Sequence[NewEvent]], None]:
+    """The write check run under the case's lock; a refusal is recorded, then answered 403."""
+
+    refused: list[Forbidden] = []
+
+    def authorize(entries: Sequence[Entry], events: Sequence[NewEvent]) -> None:
+        if refused:  # judged again on the store's copy of the case: recorded once already
+            raise refused[0]
+        try:
+            authorize_recording(access.policy, access.principal, entries, events)
+        except Forbidden as e:
+            refused.append(e)
+            case_ids = (UUID(entries[0].case_id),) if entries else ()
+            access.refuse(e.detail, case_ids=case_ids, field=e.field)
+
+    return authorize
 
 
 def _new_event(body: EventAppend | BatchEvent) -> NewEvent:
@@ -68,9 +94,14 @@ def _public(recorded: Recorded) -> RecordedPublic:
     responses={**REPEAT_OF_RECORDED, **problems(400, 401, 409, 413, 422, 503)},
 )
 def open_case(
-    body: CaseOpen, ledger: LedgerDep, actor: ActorDep, request_id: RequestIdDep, response: Response
+    body: CaseOpen,
+    ledger: LedgerDep,
+    access: Recording,
+    request_id: RequestIdDep,
+    response: Response,
 ) -> RecordedPublic:
-    """Open a case with its CaseOpened event (201; 200 for a repeat with the same event_id)."""
+    """Open a case with its CaseOpened event (201; 200 for a repeat with the same event_id).
+    The managing unit must lie in the caller's subtree."""
     new = NewEvent.parse(
         "CaseOpened",
         body.occurred_at,
@@ -80,9 +111,10 @@ def open_case(
         document=body.document,
         legal_basis=body.legal_basis,
     )
+    _authorizer(access)([], [new])
     recorded = ledger.open_case(
         new,
-        actor,
+        actor_of(access.principal),
         case_id=body.case_id,
         client_event_id=body.event_id is not None,
         correlation_id=request_id,
@@ -103,18 +135,21 @@ def append_event(
     case_id: UUID,
     body: EventAppend,
     ledger: LedgerDep,
-    actor: ActorDep,
+    access: Recording,
     request_id: RequestIdDep,
     response: Response,
 ) -> RecordedPublic:
-    """Append one event (201; 200 with the original result for a repeat with the same event_id)."""
+    """Append one event (201; 200 with the original result for a repeat with the same event_id).
+    The caller's role must record its type, and the case be managed or handled in the caller's
+    subtree (``domain/policy.py``)."""
     [recorded] = ledger.append(
         case_id,
         [_new_event(body)],
-        actor,
+        actor_of(access.principal),
         expected_version=body.expected_version,
         correlation_id=request_id,
         causation_id=body.causation_id,
+        authorize=_authorizer(access),
     )
     if not recorded.created:
         response.status_code = status.HTTP_200_OK
@@ -134,7 +169,7 @@ def append_batch(
     case_id: UUID,
     body: BatchAppend,
     ledger: LedgerDep,
-    actor: ActorDep,
+    access: Recording,
     request_id: RequestIdDep,
     response: Response,
 ) -> BatchRecordedPublic:
@@ -148,10 +183,11 @@ def append_batch(
     recorded = ledger.append(
         case_id,
         events,
-        actor,
+        actor_of(access.principal),
         expected_version=body.expected_version,
         correlation_id=request_id,
         causation_id=body.causation_id,
+        authorize=_authorizer(access),
     )
     if not recorded[0].created:
         response.status_code = status.HTTP_200_OK
@@ -164,11 +200,21 @@ def append_batch(
 def get_case(
     case_id: UUID,
     ledger: LedgerDep,
+    access: Reading,
     as_of: Annotated[OccurredAt | None, Query(description="the record as it stood then")] = None,
 ) -> CasePublic:
     """The current state of a case, or its state as recorded up to ``as_of``."""
-    record = ledger.get_case(case_id, as_of=as_of)
-    return _case_public(record, as_of)
+    outcome = _check(access, ledger.get_case(case_id))
+    record = ledger.get_case(case_id, as_of=as_of) if as_of else ledger.get_case(case_id)
+    public = _case_public(record, as_of)
+    if not access.personal_data:
+        public.person = redact_person(public.person)
+    access.read([case_id], outcome=outcome)
+    return public
+
+
+def _check(access: Access, record: CaseRecord) -> Outcome:
+    return access.case(record.case_id, reach_of(record.entries))
 
 
 @router.get(
@@ -178,13 +224,13 @@ def get_timeline(
     case_id: UUID,
     ledger: LedgerDep,
     views: ViewsDep,
-    actor: ActorDep,
+    access: Reading,
     position: Annotated[int, Depends(ReadAfter("timeline", "inspections"))],
 ) -> TimelinePublic:
     """The legal-process timeline: each step, the deadline that applied, met or not; findings."""
+    outcome = _check(access, ledger.get_case(case_id))  # 404 if there is no such case
     steps = timeline.of_case(views, str(case_id))
-    if not steps:
-        ledger.get_case(case_id)  # 404 if there is no such case; else not projected yet
+    access.read([case_id], outcome=outcome)
     return TimelinePublic(
         position=position,
         case_id=case_id,
@@ -194,9 +240,11 @@ def get_timeline(
 
 
 @router.get("/{case_id}/history", response_model=HistoryPublic, responses=problems(404, 422))
-def get_history(case_id: UUID, ledger: LedgerDep) -> HistoryPublic:
-    """Every event of the case, in order, with its envelope, global position and hash."""
+def get_history(case_id: UUID, ledger: LedgerDep, access: Reading) -> HistoryPublic:
+    """Every event of the case, in order, with its envelope, global position and hash
+    (personal fields ``[restricted]`` for roles not entitled to them)."""
     record = ledger.get_case(case_id)
+    outcome = _check(access, record)
     seals = ledger.seals(case_id)
     corrected_by: dict[str, list[str]] = {}
     for c in record.state.corrections:
@@ -211,6 +259,10 @@ def get_history(case_id: UUID, ledger: LedgerDep) -> HistoryPublic:
         )
         for e in record.entries
     ]
+    if not access.personal_data:
+        for public, entry in zip(events, record.entries, strict=True):
+            public.data = redact_entry_data(entry)
+    access.read([case_id], outcome=outcome)
     return HistoryPublic(case_id=case_id, version=record.version, events=events)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import BIGINT, ActorDep, InvalidQuery, ReadAfter, ViewsDep, known_query_only
+from api.auth import Access, Guard
+from api.deps import BIGINT, InvalidQuery, ReadAfter, ViewsDep, known_query_only
 from api.openapi import problems
 from api.routes.caseloads import UnitQuery
 from api.schemas import FindingPublic, FindingsPagePublic, InspectionReportPublic
@@ -22,6 +24,9 @@ From = Annotated[Date | None, Query(alias="from", description="detected on or af
 To = Annotated[Date | None, Query(description="detected on or before")]
 
 
+ReadModels = Annotated[Access, Depends(Guard("read_models"))]
+
+
 def _check_period(start: date | None, end: date | None) -> None:
     if start and end and start > end:
         raise InvalidQuery(f"from ({start}) is after to ({end})", field="from")
@@ -30,7 +35,7 @@ def _check_period(start: date | None, end: date | None) -> None:
 @router.get("/findings", response_model=FindingsPagePublic, responses=problems(401, 422, 503))
 def list_findings(
     views: ViewsDep,
-    actor: ActorDep,
+    access: ReadModels,
     position: Annotated[int, Depends(ReadAfter("inspections"))],
     unit: UnitQuery,
     start: From = None,
@@ -42,7 +47,9 @@ def list_findings(
 ) -> FindingsPagePublic:
     """Findings of cases managed under a unit, detected in a period, oldest first."""
     _check_period(start, to)
+    access.unit(unit)
     rows, total = inspections.findings(views, unit, start, to, rule, status, limit, offset)
+    access.read(UUID(str(r["case_id"])) for r in rows)
     return FindingsPagePublic(
         position=position,
         findings=[FindingPublic(**r) for r in rows],
@@ -55,7 +62,7 @@ def list_findings(
 @router.get("/report", response_model=InspectionReportPublic, responses=problems(401, 422, 503))
 def report(
     views: ViewsDep,
-    actor: ActorDep,
+    access: ReadModels,
     position: Annotated[int, Depends(ReadAfter("inspections"))],
     unit: UnitQuery,
     start: Annotated[Date, Query(alias="from", description="first day of the period")],
@@ -64,7 +71,9 @@ def report(
 ) -> InspectionReportPublic:
     """Findings detected in a period under a unit: counts by rule and commune, worst cases."""
     _check_period(start, to)
+    access.unit(unit)
     found = inspections.report(views, unit, start, to, worst)
+    access.read(UUID(str(w["case_id"])) for w in found["worst_cases"])
     return InspectionReportPublic.model_validate(
         {"position": position, "unit": unit, "from": start, "to": to, **found}
     )

@@ -11,9 +11,10 @@ the current functions):
   restored into a cluster whose transaction ids are behind the stored ones; ``caseledger
   migrate`` raises it so that new ids sort after the old ones), ``caseledger_log``,
   ``caseledger_events_tx_id()`` (the column default of ``tx_id``: the writing transaction's id
-  plus ``tx_offset``; the application's role cannot set ``tx_id`` itself), ``caseledger_events``
-  and the indexes;
-- ``triggers.sql``: the append-only triggers;
+  plus ``tx_offset``; the application's role cannot set ``tx_id`` itself), ``caseledger_events``,
+  the access log ``caseledger_access_log`` with its case index ``caseledger_access_cases``, and
+  the indexes;
+- ``triggers.sql``: the append-only triggers (of the access log too);
 - ``sequence.sql``: ``caseledger_log_sequence(...)``, one sequencer pass; ``SECURITY DEFINER``,
   so that the application's role, which may not insert into the log, sequences only through it;
 - ``append.sql``: ``caseledger_events_hash(...)``, the hash of a new event (the one place the
@@ -23,6 +24,13 @@ the current functions):
 ``statements.sql`` holds the statements run at runtime, by name: all the SQL is in one
 language and one place, and this module only binds parameters (and appends the optional
 conditions of a few reads, next to the parameters they take).
+
+The access log is chained in Python (``domain.access.access_hash``): an appender takes a
+transaction-scoped advisory lock (its key derived from the access log's name, as the
+sequencer's is from the log's), reads the last entry, and inserts its entries at the next
+positions, each hash chained from the one before, all in one transaction. Appenders therefore
+take turns, which keeps positions gap-free and the chain serial; the lock needs no privilege,
+so the application's role needs only INSERT and SELECT.
 
 Placeholders are ``{name}`` (``psycopg.sql.SQL.format``: schema, tables, functions, indexes,
 the lock key, the genesis hash, and the column lists made from ``domain.integrity``'s one list
@@ -40,16 +48,19 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from functools import cache, wraps
 from importlib.resources import files
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
+import orjson
 import psycopg
 from eventsourcing.persistence import (
     InterfaceError,
     Notification,
     OperationalError,
+    PersistenceError,
     ProgrammingError,
     StoredEvent,
 )
@@ -57,6 +68,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal, Placeholder
 
+from domain.access import ACCESS_GENESIS, AccessEntry, AccessRecord
 from domain.integrity import (
     GENESIS,
     HASHED_COLUMNS,
@@ -68,14 +80,23 @@ from domain.integrity import (
     hashed_values,
     utc_text,
     verify,
+    verify_access,
 )
 from domain.store import LogRecord, Seal
 from infra.recorders.common import (
+    ACCESS_COLUMNS,
+    ACCESS_FIELDS,
     EVENTS_TABLE,
     LOG_COLUMNS,
     CaseStoredEvent,
+    access_record,
+    access_row,
+    access_table_names,
+    as_stored,
     as_uuid,
+    case_index,
     case_stored,
+    chained,
     log,
     log_table_name,
     sealed,
@@ -104,6 +125,27 @@ COLUMN_TYPES = {
     "payload": "bytea",
 }
 """PostgreSQL's type of each hashed column (``tables.sql``), to cast parameters to."""
+
+ACCESS_COLUMN_TYPES = {
+    "position": "bigint",
+    "kind": "text",
+    "at": "timestamptz",
+    "actor_id": "text",
+    "role": "text",
+    "unit": "text",
+    "purpose": "text",
+    "route": "text",
+    "query": "text",
+    "case_ids": "uuid[]",
+    "first_position": "bigint",
+    "last_position": "bigint",
+    "outcome": "text",
+    "request_id": "text",
+    "detail": "json",
+    "hash": "bytea",
+}
+"""PostgreSQL's type of each column of the access log (``tables.sql``), to cast parameters to."""
+assert tuple(ACCESS_COLUMN_TYPES) == ACCESS_COLUMNS, "a field of AccessEntry has no column"
 
 T = TypeVar("T")
 
@@ -265,6 +307,22 @@ def _one(cursor: Any) -> dict[str, Any]:
     return cast(dict[str, Any], row)
 
 
+def _lock_key(name: str) -> int:
+    """An advisory lock key of the store's, derived from a qualified table name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _access_params(record: AccessRecord) -> dict[str, Any]:
+    """The parameters of ``insert_access``: the record's columns by name (the case ids as a
+    list, ``detail`` as its JSON text)."""
+    entry = record.entry
+    params: dict[str, Any] = {name: getattr(entry, name) for name in ACCESS_FIELDS}
+    params["case_ids"] = list(entry.case_ids)
+    params["detail"] = orjson.dumps(entry.detail).decode()
+    params["position"], params["hash"] = record.position, record.hash
+    return params
+
+
 def _stored_row(row: dict[str, Any]) -> StoredRow:
     """A row of ``verify_events`` (the stored columns, position, unsequenced, by name), its
     timestamps as the canonical bytes hold them."""
@@ -281,13 +339,12 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, events_table_name: str = EVENTS_TABLE):
         super().__init__(datastore, events_table_name=events_table_name)
         self.log_table = log_table_name(events_table_name)
+        self.access_table, self.access_cases_table = access_table_names(events_table_name)
         self.check_identifier_length(self.log_table + "_refuse_change")
-        self.lock_key = int.from_bytes(
-            hashlib.sha256(f"{datastore.schema}.{self.log_table}".encode()).digest()[:8],
-            "big",
-            signed=True,
-        )
-        events, log = events_table_name, self.log_table
+        self.check_identifier_length(self.access_table + "_actor_idx")
+        self.lock_key = _lock_key(f"{datastore.schema}.{self.log_table}")
+        self.access_lock_key = _lock_key(f"{datastore.schema}.{self.access_table}")
+        events, log, access = events_table_name, self.log_table, self.access_table
         self.names = names = {
             "schema": Identifier(datastore.schema),
             "events": Identifier(events),
@@ -302,7 +359,12 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             "events_recorded_at_idx": Identifier(f"{events}_recorded_at_idx"),
             "events_occurred_at_idx": Identifier(f"{events}_occurred_at_idx"),
             "log_case_idx": Identifier(f"{log}_case_idx"),
+            "access": Identifier(access),
+            "access_cases": Identifier(self.access_cases_table),
+            "access_actor_idx": Identifier(f"{access}_actor_idx"),
+            "access_at_idx": Identifier(f"{access}_at_idx"),
             "key": Literal(self.lock_key),
+            "access_key": Literal(self.access_lock_key),
             "genesis": Literal(GENESIS),
             # the column lists, from domain.integrity's one list of the stored columns
             "insertable": SQL(", ").join(map(Identifier, STORED_COLUMNS)),
@@ -314,6 +376,11 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             ),
             "stored_e": SQL(", ").join(Identifier("e", name) for name in STORED_COLUMNS),
             "log_columns": SQL(LOG_COLUMNS),
+            "access_columns": SQL(", ").join(map(Identifier, ACCESS_COLUMNS)),
+            "access_values": SQL(", ").join(
+                Placeholder(name) + SQL("::" + kind) for name, kind in ACCESS_COLUMN_TYPES.items()
+            ),
+            "access_a": SQL(", ").join(Identifier("a", name) for name in ACCESS_COLUMNS),
         }
         self.sql_create_statements = [sql_script(name, names) for name in CREATE_SCRIPTS]
         statements = sql_statements("statements.sql", names)
@@ -331,6 +398,13 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         self.locate_statement = statements["locate"]
         self.verify_log_statement = statements["verify_log"]
         self.verify_events_statement = statements["verify_events"]
+        self.access_lock_statement = statements["access_lock"]
+        self.access_head_statement = statements["access_head"]
+        self.insert_access_statement = statements["insert_access"]
+        self.insert_access_cases_statement = statements["insert_access_cases"]
+        self.access_entries_statement = statements["access_entries"]
+        self.access_entries_of_case_statement = statements["access_entries_of_case"]
+        self.verify_access_statement = statements["verify_access"]
         self.sequencer = GroupSequencer(self)
         self.last_sweep = -math.inf
         self._check_isolation()
@@ -595,7 +669,9 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         sequences at least up to it (if it fails, verification goes on and reports what is not
         sequenced), then reads events and log in one repeatable-read snapshot, streaming rows
         through server-side cursors. An event without a position is a problem only below that
-        horizon: events committed since may not have been sequenced yet.
+        horizon: events committed since may not have been sequenced yet. The whole store's
+        verification checks the access log too, in the same snapshot
+        (``domain.integrity.verify_access``).
         """
         with self.datastore.get_connection() as conn:
             horizon = _one(conn.execute(self.horizon_statement))["horizon"]
@@ -635,7 +711,13 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                     for r in log_cursor
                 )
                 rows = (_stored_row(r) for r in events_cursor)
-                return verify(rows, entries, whole_log=case_id is None, progress=progress)
+                report = verify(rows, entries, whole_log=case_id is None, progress=progress)
+            if case_id is None:
+                with conn.cursor(name="verify_access") as access_cursor:
+                    access_cursor.itersize = 5000
+                    access_cursor.execute(self.verify_access_statement)
+                    verify_access((access_row(r, r["indexed"]) for r in access_cursor), report)
+            return report
 
     @contextlib.contextmanager
     def _scan_connection(self, whole_store: bool) -> Iterator[psycopg.Connection[Any]]:
@@ -653,8 +735,9 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
     def grant_writer(self, role: str, password: str | None = None) -> None:
         """Let ``role`` record and read, and nothing more: SELECT on the store, INSERT into
         the events table's own columns (not ``row_id`` nor ``tx_id``), no write to the log
-        (it sequences through the ``SECURITY DEFINER`` function). The role is created if
-        missing; an existing one keeps its password unless ``password`` is given."""
+        (it sequences through the ``SECURITY DEFINER`` function), SELECT and INSERT on the
+        access log and its case index. The role is created if missing; an existing one keeps
+        its password unless ``password`` is given."""
         names = {**self.names, "role": Identifier(role)}
 
         def sql(text: str) -> Composed:
@@ -677,16 +760,24 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             )
             curs.execute(sql("GRANT INSERT ({insertable}) ON {schema}.{events} TO {role}"))
             curs.execute(sql("GRANT EXECUTE ON FUNCTION {schema}.{sequence} TO {role}"))
+            # the access log: append (its lock is an advisory one, which needs no privilege)
+            # and read, nothing more
+            curs.execute(
+                sql("REVOKE ALL ON {schema}.{access}, {schema}.{access_cases} FROM {role}")
+            )
+            curs.execute(
+                sql("GRANT SELECT, INSERT ON {schema}.{access}, {schema}.{access_cases} TO {role}")
+            )
 
     @_retried
     def grant_runner(self, role: str, password: str | None = None) -> None:
         """Let ``role``, the projection runner's, read the store and nothing more of it: SELECT
         on the events, the log and its state, EXECUTE on the sequencer function (its reads of
         the log run a sweep through it), USAGE and CREATE on the schema (a rebuild creates the
-        next generation's tables). The read models are handed over to it afterwards
-        (``caseledger migrate``); the store's tables stay the owner's, so it can neither write
-        them nor disable their triggers. The role is created if missing; an existing one keeps
-        its password unless ``password`` is given.
+        next generation's tables); nothing on the access log, which it does not need. The read
+        models are handed over to it afterwards (``caseledger migrate``); the store's tables
+        stay the owner's, so it can neither write them nor disable their triggers. The role is
+        created if missing; an existing one keeps its password unless ``password`` is given.
 
         Unless the owner is a superuser, it is made a member of the role (inheriting its
         privileges; on PostgreSQL 16 and later, with SET too): PostgreSQL lets it hand the read
@@ -752,6 +843,10 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 sql("GRANT SELECT ON {schema}.{events}, {schema}.{log}, {schema}.{state} TO {role}")
             )
             curs.execute(sql("GRANT EXECUTE ON FUNCTION {schema}.{sequence} TO {role}"))
+            # the access log is none of its business
+            curs.execute(
+                sql("REVOKE ALL ON {schema}.{access}, {schema}.{access_cases} FROM {role}")
+            )
             curs.execute(
                 "SELECT has_schema_privilege(%(role)s, %(schema)s, 'CREATE') "
                 "AND has_schema_privilege(%(role)s, %(schema)s, 'USAGE') AS ok",
@@ -762,6 +857,87 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                     f"{me['owner']} could not give {role} USAGE and CREATE on schema "
                     f"{self.datastore.schema}: migrate as the schema's owner"
                 )
+
+    # --- the access log ---
+
+    @_retried
+    def record_access(self, entries: Sequence[AccessEntry]) -> list[AccessRecord]:
+        """Append the entries to the access log in one transaction (all or none), chained from
+        its last entry, and answer their records.
+
+        Two round trips however many entries (a pipeline): the lock and the last entry; then
+        the inserts and the commit. The lock serialises appenders until they commit.
+
+        A connection lost before the inserts are sent is retried (``_retried``): the server
+        rolls an interrupted transaction back, so nothing was written. One lost after they
+        were sent is not: the commit may have happened, and entries have no key by which a
+        second attempt could be refused, so a retry could record them twice; it is raised as
+        a ``PersistenceError`` saying so.
+        """
+        if not entries:
+            return []
+        stored = [as_stored(e) for e in entries]
+        sent = False
+        with self.datastore.get_connection() as conn:
+            try:
+                with conn.pipeline(), conn.transaction():
+                    conn.execute(self.access_lock_statement)
+                    head = conn.execute(self.access_head_statement).fetchone()
+                    last = (head["position"], bytes(head["hash"])) if head else (0, ACCESS_GENESIS)
+                    records = chained(stored, *last)
+                    sent = True
+                    with conn.cursor() as curs:
+                        curs.executemany(
+                            self.insert_access_statement, [_access_params(r) for r in records]
+                        )
+                    if indexed := case_index(records):
+                        case_ids, positions = zip(*indexed, strict=True)
+                        conn.execute(
+                            self.insert_access_cases_statement, (list(case_ids), list(positions))
+                        )
+            except (psycopg.OperationalError, psycopg.InterfaceError) as e:
+                if sent:
+                    raise PersistenceError(
+                        f"the connection failed while {len(records)} access entries were being "
+                        f"committed: they may or may not be recorded ({e})"
+                    ) from e
+                raise
+        return records
+
+    @_retried
+    def access_entries(
+        self,
+        *,
+        case_id: UUID | None = None,
+        actor_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Sequence[str] = (),
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[AccessRecord]:
+        """Access log entries after ``after``, in position order, matching every filter given;
+        a case's through the case index, in its order."""
+        params: dict[str, Any] = {"after": after, "limit": limit}
+        if case_id is not None:
+            statement = self.access_entries_of_case_statement
+            params["case_id"] = case_id
+        else:
+            statement = self.access_entries_statement
+        for name, value, condition in (
+            ("actor_id", actor_id, " AND a.actor_id = %(actor_id)s"),
+            ("since", since, " AND a.at >= %(since)s"),
+            ("until", until, " AND a.at <= %(until)s"),
+            ("kinds", list(kinds) or None, " AND a.kind = ANY(%(kinds)s::text[])"),
+        ):
+            if value is not None:
+                statement += SQL(condition)
+                params[name] = value
+        order = "i.position" if case_id is not None else "a.position"
+        statement += SQL(f" ORDER BY {order} LIMIT %(limit)s")
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params)
+            return [access_record(row) for row in curs.fetchall()]
 
     # --- the rest of the store interface (domain.store.Store) ---
 

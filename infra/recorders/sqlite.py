@@ -1,4 +1,5 @@
-"""The event store on SQLite: one writer at a time, so the log is written with the events."""
+"""The event store on SQLite: one writer at a time, so the log is written with the events, and
+the access log's chain needs no lock of its own."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import (
     IntegrityError,
     Notification,
@@ -18,6 +20,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
+from domain.access import ACCESS_GENESIS, AccessEntry, AccessRecord
 from domain.integrity import (
     GENESIS,
     STORED_COLUMNS,
@@ -31,16 +34,44 @@ from domain.integrity import (
     log_hash,
     utc_text,
     verify,
+    verify_access,
 )
 from domain.store import LogRecord, Seal
 from infra.recorders.common import (
+    ACCESS_COLUMNS,
+    ACCESS_FIELDS,
     EVENTS_TABLE,
     LOG_COLUMNS,
+    access_record,
+    access_row,
+    access_table_names,
+    as_stored,
     as_uuid,
+    case_index,
     case_stored,
+    chained,
     log_table_name,
     sealed,
 )
+
+ACCESS_COLUMN_TYPES = {
+    "kind": "TEXT NOT NULL",
+    "at": "TEXT NOT NULL",  # utc_text: its order is time order
+    "actor_id": "TEXT NOT NULL",
+    "role": "TEXT NOT NULL",
+    "unit": "TEXT NOT NULL",
+    "purpose": "TEXT NOT NULL",
+    "route": "TEXT NOT NULL",
+    "query": "TEXT NOT NULL",
+    "case_ids": "TEXT NOT NULL",  # a JSON array of the ids as text, in the entry's order
+    "first_position": "INTEGER",
+    "last_position": "INTEGER",
+    "outcome": "TEXT NOT NULL",
+    "request_id": "TEXT NOT NULL",
+    "detail": "TEXT NOT NULL",  # JSON
+}
+"""The access log's column of each field of ``AccessEntry`` (``ACCESS_FIELDS``)."""
+assert tuple(ACCESS_COLUMN_TYPES) == ACCESS_FIELDS, "a field of AccessEntry has no column"
 
 
 def _values(columns: EventColumns) -> list[Any]:
@@ -68,17 +99,35 @@ def _stored_row(row: Sequence[Any]) -> StoredRow:
     )
 
 
+def _access_values(record: AccessRecord) -> list[Any]:
+    """A record's values in ``ACCESS_COLUMNS`` order as SQLite stores them."""
+    entry = record.entry
+    values: dict[str, Any] = {name: getattr(entry, name) for name in ACCESS_FIELDS}
+    values["at"] = utc_text(entry.at)
+    values["case_ids"] = orjson.dumps([str(c) for c in entry.case_ids]).decode()
+    values["detail"] = orjson.dumps(entry.detail).decode()
+    return [record.position, *values.values(), record.hash]
+
+
+def _access_columns(row: Sequence[Any]) -> dict[str, Any]:
+    """A row selected as ``ACCESS_COLUMNS`` (prefixed by ``a.``), by name."""
+    return dict(zip(ACCESS_COLUMNS, row, strict=True))
+
+
 class SQLiteCaseRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = EVENTS_TABLE):
         self.log_table = log_table_name(events_table_name)
+        self.access_table, self.access_cases_table = access_table_names(events_table_name)
         self.insert_statement = (
             f"INSERT INTO {events_table_name} ({', '.join(STORED_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(STORED_COLUMNS))})"
         )
+        self.access_select = ", ".join(f"a.{name}" for name in ACCESS_COLUMNS)
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
         events, log = self.events_table_name, self.log_table
+        access, access_cases = self.access_table, self.access_cases_table
         statements = [
             f"CREATE TABLE IF NOT EXISTS {events} ("
             "row_id INTEGER PRIMARY KEY, "
@@ -104,8 +153,18 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             "event_hash BLOB NOT NULL, "
             "log_hash BLOB NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {log}_case ON {log} (case_id)",
+            # the access log: position, the entry's fields, the chained hash
+            f"CREATE TABLE IF NOT EXISTS {access} (position INTEGER PRIMARY KEY, "
+            + "".join(f"{name} {kind}, " for name, kind in ACCESS_COLUMN_TYPES.items())
+            + "hash BLOB NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {access}_actor ON {access} (actor_id, position)",
+            f"CREATE INDEX IF NOT EXISTS {access}_at ON {access} (at)",
+            # its case index: the positions of the entries naming each case, in order
+            f"CREATE TABLE IF NOT EXISTS {access_cases} ("
+            "case_id TEXT NOT NULL, position INTEGER NOT NULL, "
+            "PRIMARY KEY (case_id, position)) WITHOUT ROWID",
         ]
-        for table in (events, log):
+        for table in (events, log, access, access_cases):
             for operation in ("UPDATE", "DELETE"):
                 statements.append(
                     f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{operation.lower()} "
@@ -294,7 +353,8 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
 
         Here every event must have a position: the log is written in the same transaction.
         The whole store is read in one read transaction on a connection of its own (a WAL
-        snapshot: writers go on), never one of the pool's.
+        snapshot: writers go on), never one of the pool's; the whole store's verification
+        checks the access log too (``domain.integrity.verify_access``).
         """
         where, params = ("WHERE e.case_id = ?", [str(case_id)]) if case_id else ("", [])
         log_where = "WHERE l.case_id = ?" if case_id else ""
@@ -318,7 +378,22 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 params,
             )
             rows = (_stored_row(r) for r in iter(c.fetchone, None))
-            return verify(rows, log, whole_log=case_id is None, progress=progress)
+            report = verify(rows, log, whole_log=case_id is None, progress=progress)
+            if case_id is None:
+                c.execute(
+                    f"SELECT {self.access_select}, i.indexed FROM {self.access_table} a "
+                    "LEFT JOIN (SELECT position, group_concat(case_id) AS indexed "
+                    f"FROM {self.access_cases_table} GROUP BY position) i "
+                    "ON i.position = a.position ORDER BY a.position"
+                )
+                verify_access(
+                    (
+                        access_row(_access_columns(r[:-1]), r[-1].split(",") if r[-1] else ())
+                        for r in iter(c.fetchone, None)
+                    ),
+                    report,
+                )
+            return report
 
     @contextmanager
     def _scan_cursor(self, whole_store: bool) -> Iterator[Any]:
@@ -336,6 +411,76 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             conn.execute("COMMIT")
         finally:
             conn.close()
+
+    # --- the access log ---
+
+    def record_access(self, entries: Sequence[AccessEntry]) -> list[AccessRecord]:
+        """Append the entries to the access log, chained from its last entry, in one write
+        transaction (all or none; SQLite's write lock makes appenders take turns)."""
+        if not entries:
+            return []
+        stored = [as_stored(e) for e in entries]
+        with self._write() as c:
+            c.execute(
+                f"SELECT position, hash FROM {self.access_table} ORDER BY position DESC LIMIT 1"
+            )
+            head, previous = c.fetchone() or (0, ACCESS_GENESIS)
+            records = chained(stored, head, bytes(previous))
+            c.executemany(
+                f"INSERT INTO {self.access_table} ({', '.join(ACCESS_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(ACCESS_COLUMNS))})",
+                [_access_values(r) for r in records],
+            )
+            c.executemany(
+                f"INSERT INTO {self.access_cases_table} (case_id, position) VALUES (?, ?)",
+                [(str(case_id), position) for case_id, position in case_index(records)],
+            )
+        return records
+
+    def access_entries(
+        self,
+        *,
+        case_id: UUID | None = None,
+        actor_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Sequence[str] = (),
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[AccessRecord]:
+        """Access log entries after ``after``, in position order, matching every filter given;
+        a case's through the case index."""
+        params: list[Any] = []
+        order = "i.position" if case_id is not None else "a.position"  # the index's order
+        if case_id is not None:
+            statement = (
+                f"SELECT {self.access_select} FROM {self.access_cases_table} i "
+                f"JOIN {self.access_table} a ON a.position = i.position "
+                "WHERE i.case_id = ? AND i.position > ?"
+            )
+            params += [str(case_id), after]
+        else:
+            statement = (
+                f"SELECT {self.access_select} FROM {self.access_table} a WHERE a.position > ?"
+            )
+            params.append(after)
+        if actor_id is not None:
+            statement += " AND a.actor_id = ?"
+            params.append(actor_id)
+        if since is not None:
+            statement += " AND a.at >= ?"
+            params.append(utc_text(since))
+        if until is not None:
+            statement += " AND a.at <= ?"
+            params.append(utc_text(until))
+        if kinds:
+            statement += f" AND a.kind IN ({','.join('?' * len(kinds))})"
+            params.extend(kinds)
+        statement += f" ORDER BY {order} LIMIT ?"
+        params.append(limit)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [access_record(_access_columns(row)) for row in c.fetchall()]
 
     # --- the rest of the store interface (domain.store.Store) ---
 

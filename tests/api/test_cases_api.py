@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-ACTOR = {"X-Actor-Id": "u-17", "X-Actor-Role": "commune_police", "X-Actor-Unit": "01.004.00127"}
+from tests.tokens import bearer
+
+ACTOR = bearer("commune_police", "01", "u-17")  # a province-level officer: reads its caseloads
+COUNSELLOR = bearer("counsellor", "01.004.00127", "c-3")
 OPEN = {
     "occurred_at": "2021-03-02T09:30:00+07:00",
     "person": {
@@ -204,17 +207,18 @@ def test_an_event_more_than_five_minutes_in_the_future_is_refused(client: TestCl
 @pytest.mark.parametrize(
     "headers",
     [
-        {},
-        {"X-Actor-Id": "u-17", "X-Actor-Role": "commune_police"},
-        {**ACTOR, "X-Actor-Unit": "Bo De"},
+        {"Authorization": ""},
+        {"Authorization": "Basic dTE3OnB3"},
+        {"X-Actor-Id": "u-17", "X-Actor-Role": "commune_police", "X-Actor-Unit": "01"},
     ],
 )
-def test_writes_without_a_valid_actor_are_unauthenticated(client: TestClient, headers: dict):
+def test_writes_without_a_valid_token_are_unauthenticated(client: TestClient, headers: dict):
+    client.headers.pop("Authorization", None)
     response = client.post("/v1/cases", json=OPEN, headers=headers)
 
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["errors"][0]["field"].startswith("X-Actor-")
+    assert response.json()["errors"][0]["field"] == "Authorization"
 
 
 def test_the_actor_comes_from_authentication_not_the_body(client: TestClient):
@@ -230,7 +234,7 @@ def test_the_actor_comes_from_authentication_not_the_body(client: TestClient):
     assert history(client, case_id)[0]["actor"] == {
         "id": "u-17",
         "role": "commune_police",
-        "unit": "01.004.00127",
+        "unit": "01",
     }
 
 
@@ -271,10 +275,12 @@ def test_a_batch_is_recorded_all_or_nothing(client: TestClient):
     refused = client.post(
         f"/v1/cases/{case_id}/events:batch",
         json={"events": [REFERRAL, accepted, unknown]},
-        headers=ACTOR,
+        headers=COUNSELLOR,
     )
     recorded = client.post(
-        f"/v1/cases/{case_id}/events:batch", json={"events": [REFERRAL, accepted]}, headers=ACTOR
+        f"/v1/cases/{case_id}/events:batch",
+        json={"events": [REFERRAL, accepted]},
+        headers=COUNSELLOR,
     )
 
     assert refused.status_code == 409  # a reference that does not resolve in the case

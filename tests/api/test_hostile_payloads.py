@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.test_cases_api import ACTOR, OPEN, open_case
+from tests.tokens import bearer
 
 
 def event(type_: str, data: dict[str, Any], **envelope: Any) -> dict[str, Any]:
@@ -155,7 +156,9 @@ def test_a_date_given_as_a_number_of_seconds_is_refused_naming_it(
 
 def test_an_empty_event_type_in_the_log_filter_is_refused(client: TestClient) -> None:
     for types in ("", "CaseOpened,", "CaseOpened, NoteAdded"):
-        response = client.get("/v1/events", params={"types": types}, headers=ACTOR)
+        response = client.get(
+            "/v1/events", params={"types": types}, headers=bearer("subscriber", "01", "feed")
+        )
 
         assert response.status_code == 422, types
         assert response.json()["errors"][0]["field"] == "types"

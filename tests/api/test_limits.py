@@ -12,6 +12,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from infra.settings import Settings
 from tests.api.test_cases_api import ACTOR, open_case
+from tests.tokens import bearer
+
+INSPECTOR = bearer("inspector", "01", "insp-1")
 
 LIMIT = 64 * 1024
 
@@ -44,7 +47,7 @@ def test_a_body_declared_larger_than_the_limit_is_refused_with_413(client: TestC
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["errors"][0]["field"] == "body"
-    assert len(client.get(f"/v1/cases/{case_id}/history").json()["events"]) == 1
+    assert len(client.get(f"/v1/cases/{case_id}/history", headers=ACTOR).json()["events"]) == 1
 
 
 def test_a_chunked_body_past_the_limit_is_refused_with_413(client: TestClient) -> None:
@@ -63,7 +66,7 @@ def test_a_chunked_body_past_the_limit_is_refused_with_413(client: TestClient) -
 
     assert response.status_code == 413
     assert response.json()["errors"][0]["field"] == "body"
-    assert len(client.get(f"/v1/cases/{case_id}/history").json()["events"]) == 1
+    assert len(client.get(f"/v1/cases/{case_id}/history", headers=ACTOR).json()["events"]) == 1
 
 
 def test_a_body_within_the_limit_is_read_as_usual(client: TestClient) -> None:
@@ -111,13 +114,13 @@ def test_a_second_whole_store_verification_is_told_to_retry_while_writes_go_on(
     ledger.verify = slow_verify
     first: list[int] = []
     running = threading.Thread(
-        target=lambda: first.append(client.get("/v1/audit/verify", headers=ACTOR).status_code)
+        target=lambda: first.append(client.get("/v1/audit/verify", headers=INSPECTOR).status_code)
     )
     running.start()
     try:
         assert started.wait(20)
-        second = client.get("/v1/audit/verify", headers=ACTOR)
-        one_case = client.get("/v1/audit/verify", params={"case_id": case_id}, headers=ACTOR)
+        second = client.get("/v1/audit/verify", headers=INSPECTOR)
+        one_case = client.get("/v1/audit/verify", params={"case_id": case_id}, headers=INSPECTOR)
         note = {
             "type": "NoteAdded",
             "occurred_at": "2023-05-02T09:00:00+07:00",

@@ -52,14 +52,20 @@ def test_writes_declare_the_idempotent_200_and_the_refusals_they_can_answer(spec
     assert "repeat" in append["200"]["description"]
 
 
-def test_the_identity_headers_are_one_security_requirement_not_optional_parameters(
+def test_every_v1_operation_requires_a_bearer_token_and_may_answer_401_and_403(
     spec: dict,
 ) -> None:
     schemes = spec["components"]["securitySchemes"]
-    assert {s["name"] for s in schemes.values()} == {"X-Actor-Id", "X-Actor-Role", "X-Actor-Unit"}
-    events = spec["paths"]["/v1/events"]["get"]
-    assert events["security"] == [{name: [] for name in schemes}]  # all three together
-    assert not [p for p in events.get("parameters", []) if p["in"] == "header"]
+    assert schemes == {"bearer": {**schemes["bearer"], "type": "http", "scheme": "bearer"}}
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            if not path.startswith("/v1/"):
+                assert "security" not in op, (method, path)
+                continue
+            assert op["security"] == [{"bearer": []}], (method, path)
+            assert {"401", "403"} <= set(op["responses"]), (method, path)
+            headers = [p["name"].lower() for p in op.get("parameters", []) if p["in"] == "header"]
+            assert "authorization" not in headers, (method, path)
 
 
 def test_each_event_type_has_its_data_schema_in_a_union_discriminated_by_type(spec: dict) -> None:

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from infra.settings import Settings
 from tests.api.test_cases_api import ACTOR, OPEN
+from tests.tokens import bearer
 
 DETECTED = {
     "type": "DrugUseDetected",
@@ -260,7 +261,7 @@ def test_ready_is_503_and_names_the_error_when_the_read_models_have_stopped(sett
         ledger.close()
         views.close()
 
-        response = client.get("/ready")
+        response = client.get("/ready", headers=bearer("admin", "01", "ops"))  # details
 
     assert response.status_code == 503
     body = response.json()

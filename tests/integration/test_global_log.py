@@ -26,6 +26,7 @@ from infra.settings import Settings
 from infra.store import build_application
 from tests.conftest import pg_url
 from tests.integration.stories import ACTOR, START, note, opening
+from tests.tokens import bearer
 
 WRITERS = 8
 APPENDS_PER_WRITER = 25
@@ -217,7 +218,7 @@ class SlowTransaction:
 def test_events_are_served_from_the_log_in_pages_and_by_type(
     settings: Settings, ledger: CaseLedger
 ) -> None:
-    headers = {"X-Actor-Id": "feed-1", "X-Actor-Role": "subscriber", "X-Actor-Unit": "01"}
+    headers = bearer("subscriber", "01", "feed-1")
     case_id = ledger.open_case(opening(), ACTOR).case_id
     for i in range(4):
         ledger.append(case_id, [note(f"visit {i}")], ACTOR)

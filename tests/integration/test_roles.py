@@ -175,7 +175,7 @@ def test_the_api_serves_read_models_as_the_application_role_while_the_owner_keep
         try:
             response = client.get(
                 "/v1/caseloads",
-                params={"unit": "01.004", "min_position": opened["position"]},
+                params={"unit": "01.004.00127", "min_position": opened["position"]},
                 headers=HEADERS,
             )
             ready = client.get("/ready")

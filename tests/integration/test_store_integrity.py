@@ -29,6 +29,7 @@ from infra.settings import Settings
 from infra.store import build_application
 from tests.conftest import pg_url
 from tests.integration.stories import ACTOR, note, opening
+from tests.tokens import bearer
 
 EVENTS = "caseledger_events"
 LOG = "caseledger_log"
@@ -174,7 +175,7 @@ def test_history_shows_each_hash_chained_from_genesis_over_the_stored_bytes(
     case_id = case_with_notes(ledger, 2)
 
     with TestClient(create_app(settings, ledger)) as client:
-        history = client.get(f"/v1/cases/{case_id}/history").json()["events"]
+        history = client.get(f"/v1/cases/{case_id}/history", headers=bearer()).json()["events"]
 
     previous = hashlib.sha256(b"caseledger genesis").digest()
     for event in history:
@@ -436,7 +437,7 @@ def test_the_verify_route_reports_the_first_broken_link(
     settings: Settings, ledger: CaseLedger, db: Database
 ) -> None:
     case_id = case_with_notes(ledger, 2)
-    headers = {"X-Actor-Id": "inspector-1", "X-Actor-Role": "inspector", "X-Actor-Unit": "01"}
+    headers = bearer("inspector", "01", "inspector-1")
     m = db.mark
 
     with TestClient(create_app(settings, ledger)) as client:

@@ -21,6 +21,7 @@ from projections.generations import active_generations, failing_cases
 from projections.runner import Runner
 from tests.integration.stories import ACTOR, START, note, opening
 from tests.projections.conftest import Clock
+from tests.tokens import bearer
 
 POISON = {
     # the engine's calendar overflows adding a term to a day in 9999
@@ -112,12 +113,13 @@ def test_ready_and_projections_status_show_the_case_set_aside(
         [recorded] = ledger.append(sick, [bad], ACTOR)
         deadline = time.monotonic() + 20
         while True:
-            ready = client.get("/ready").json()
+            ready = client.get("/ready", headers=bearer("admin", "01", "ops")).json()  # details
             if all(p["position"] >= recorded.position for p in ready["projections"].values()):
                 break
             assert time.monotonic() < deadline, ready
             time.sleep(0.05)
 
+        anonymous = client.get("/ready").json()
         status = CliRunner().invoke(cli, ["projections", "status"])
 
     assert ready["status"] == "ready"  # every other case is served
@@ -126,4 +128,6 @@ def test_ready_and_projections_status_show_the_case_set_aside(
     [failure] = timeline["failures"]
     assert (failure["case_id"], failure["event_id"]) == (str(sick), bad.event_id)
     assert "year" in failure["error"]
+    assert anonymous["projections"]["timeline"]["failing_cases"] == 1  # counted for everyone,
+    assert anonymous["projections"]["timeline"]["failures"] == []  # the errors for operators only
     assert f"case {sick} version 2 (event {bad.event_id})" in status.output

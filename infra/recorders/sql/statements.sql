@@ -5,7 +5,9 @@
 -- Parameters are psycopg's (%s, %(name)s); {values} stands for %(<column>)s for each column
 -- the hash covers (domain.integrity.HASHED_COLUMNS, which _row_params supplies by name),
 -- {stored_e} for e.<column> for each stored column (STORED_COLUMNS), and {log_columns} for
--- what infra.recorders.common.sealed reads of a log entry.
+-- what infra.recorders.common.sealed reads of a log entry. For the access log, {access_columns}
+-- stands for its columns (infra.recorders.common.ACCESS_COLUMNS), {access_values} for
+-- %(<column>)s of each, cast to its type, and {access_a} for a.<column> of each.
 
 -- name: insert_row
 -- one event of an append of several, all in one transaction (a single event is one CALL of
@@ -79,3 +81,36 @@ FROM {schema}.{log} l LEFT JOIN {schema}.{events} e ON e.row_id = l.row_id
 -- although every older transaction had ended when verification began
 SELECT {stored_e}, l.position, (l.position IS NULL AND e.tx_id < %(horizon)s) AS unsequenced
 FROM {schema}.{events} e LEFT JOIN {schema}.{log} l ON l.row_id = e.row_id
+
+-- name: access_lock
+-- taken by each appender to the access log, held until its transaction ends: appenders take
+-- turns, each chaining from the last entry committed before it
+SELECT pg_advisory_xact_lock({access_key})
+
+-- name: access_head
+-- run after access_lock, so that (READ COMMITTED) it sees the entries of every appender before
+SELECT position, hash FROM {schema}.{access} ORDER BY position DESC LIMIT 1
+
+-- name: insert_access
+INSERT INTO {schema}.{access} ({access_columns}) VALUES ({access_values})
+
+-- name: insert_access_cases
+INSERT INTO {schema}.{access_cases} (case_id, position)
+SELECT * FROM unnest(%s::uuid[], %s::bigint[])
+
+-- name: access_entries
+SELECT {access_a} FROM {schema}.{access} a WHERE a.position > %(after)s
+
+-- name: access_entries_of_case
+-- through the case index, in its order (i.position)
+SELECT {access_a}
+FROM {schema}.{access_cases} i JOIN {schema}.{access} a ON a.position = i.position
+WHERE i.case_id = %(case_id)s AND i.position > %(after)s
+
+-- name: verify_access
+-- each access log entry as stored, and the case ids the case index holds for it
+SELECT {access_a}, i.indexed
+FROM {schema}.{access} a LEFT JOIN (
+    SELECT position, array_agg(case_id) AS indexed FROM {schema}.{access_cases} GROUP BY position
+) i ON i.position = a.position
+ORDER BY a.position

@@ -60,3 +60,38 @@ CREATE INDEX IF NOT EXISTS {events_tx_idx} ON {schema}.{events} (tx_id, row_id);
 CREATE INDEX IF NOT EXISTS {events_recorded_at_idx} ON {schema}.{events} (recorded_at);
 CREATE INDEX IF NOT EXISTS {events_occurred_at_idx} ON {schema}.{events} (occurred_at);
 CREATE INDEX IF NOT EXISTS {log_case_idx} ON {schema}.{log} (case_id);
+
+-- The access log (domain/access.py): who read or was refused which case data. Positions run
+-- 1..N in append order; each entry's fields are columns of their own; hash chains it from the
+-- entry before (domain.access.access_hash, computed by the appender, which holds the access
+-- lock). detail is json, not jsonb: json keeps the text as written, so the entry read back
+-- hashes to the same bytes (jsonb would rewrite numbers such as 1e2).
+CREATE TABLE IF NOT EXISTS {schema}.{access} (
+    position bigint PRIMARY KEY,
+    kind text NOT NULL,
+    at timestamptz NOT NULL,
+    actor_id text NOT NULL,
+    role text NOT NULL,
+    unit text NOT NULL,
+    purpose text NOT NULL,
+    route text NOT NULL,
+    query text NOT NULL,
+    case_ids uuid[] NOT NULL,
+    first_position bigint,
+    last_position bigint,
+    outcome text NOT NULL,
+    request_id text NOT NULL,
+    detail json NOT NULL,
+    hash bytea NOT NULL
+);
+
+-- The access log's case index: the positions of the entries naming each case, in order (a
+-- case's access history is one index range). Verification checks it against case_ids.
+CREATE TABLE IF NOT EXISTS {schema}.{access_cases} (
+    case_id uuid NOT NULL,
+    position bigint NOT NULL,
+    PRIMARY KEY (case_id, position)
+);
+
+CREATE INDEX IF NOT EXISTS {access_actor_idx} ON {schema}.{access} (actor_id, position);
+CREATE INDEX IF NOT EXISTS {access_at_idx} ON {schema}.{access} (at);

@@ -1,6 +1,7 @@
--- Append-only: UPDATE, DELETE and TRUNCATE of the events and of the log are refused, whoever
--- asks (in production the application's role has no such privilege anyway; these stop the
--- owner's mistakes too, and make tampering a deliberate act: disabling a trigger).
+-- Append-only: UPDATE, DELETE and TRUNCATE of the events, the log, the access log and its case
+-- index are refused, whoever asks (in production the application's role has no such privilege
+-- anyway; these stop the owner's mistakes too, and make tampering a deliberate act: disabling a
+-- trigger).
 
 CREATE OR REPLACE FUNCTION {schema}.{refuse}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -15,4 +16,12 @@ CREATE OR REPLACE TRIGGER refuse_truncate BEFORE TRUNCATE ON {schema}.{events}
 CREATE OR REPLACE TRIGGER refuse_change BEFORE UPDATE OR DELETE ON {schema}.{log}
     FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();
 CREATE OR REPLACE TRIGGER refuse_truncate BEFORE TRUNCATE ON {schema}.{log}
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();
+CREATE OR REPLACE TRIGGER refuse_change BEFORE UPDATE OR DELETE ON {schema}.{access}
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();
+CREATE OR REPLACE TRIGGER refuse_truncate BEFORE TRUNCATE ON {schema}.{access}
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();
+CREATE OR REPLACE TRIGGER refuse_change BEFORE UPDATE OR DELETE ON {schema}.{access_cases}
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();
+CREATE OR REPLACE TRIGGER refuse_truncate BEFORE TRUNCATE ON {schema}.{access_cases}
     FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();

@@ -1,0 +1,224 @@
+"""Who may see and do what: roles and permissions as data (``policy.toml``, reviewed like code),
+and jurisdiction over a case by org unit.
+
+**Roles** (``policy.toml``): the event types each may record, what it may read, whether it sees
+personal fields, the purposes of use it may state (the first is its default).
+
+**Jurisdiction** (org units are dotted paths; a unit's subtree is itself and every code that
+starts with it and a dot). A caller whose unit is ``U`` reaches a case when one of the case's
+units lies in ``U``'s subtree:
+
+- the **managing unit** (the current one): read, and record what the role may record;
+- the **units that handle it**: the court a dossier was sent to (``DossierSentToCourt``'s
+  ``court_unit``, which is also where the procuracy supervising that court sits) and every
+  court, procuracy or rehab facility that acted on the case (an entry's ``acting_body`` of
+  one of those kinds, which only someone of that body's territory may name): read and
+  record, so that a court clerk enters the court's acts and facility staff the facility's;
+- **former managing units** (before a ``CaseTransferred``): read only, so that the unit that
+  handed a case on can still account for its part of the record, and record nothing more.
+
+A province-level caller reaches every case its communes (and, before July 2025, districts)
+reach. Anything else is out of jurisdiction: refused (403) and the refusal audited, unless an
+emergency grant (break-the-glass) covers that caller and case.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Literal
+
+from domain.case import NewEvent
+from domain.errors import Forbidden
+from domain.events import CATALOGUE
+from domain.state import Entry
+
+Capability = Literal[
+    "case",
+    "read_models",
+    "log",
+    "verify",
+    "access_log",
+    "emergency",
+    "emergency_review",
+    "operations",
+]
+CAPABILITIES: frozenset[str] = frozenset(Capability.__args__)  # type: ignore[attr-defined]
+CORRECTIONS = frozenset({"EntryCorrected", "EntryVoided"})
+HANDLING_KINDS = frozenset({"district_court", "provincial_court", "procuracy", "rehab_facility"})
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    description: str
+    records: frozenset[str]
+    reads: frozenset[str]
+    personal_data: bool
+    purposes: tuple[str, ...]
+
+    @property
+    def default_purpose(self) -> str:
+        return self.purposes[0]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking, from a verified token: the actor id, role, unit, name, scopes, and the
+    purpose of use stated for this request."""
+
+    sub: str
+    role: Role
+    unit: str
+    name: str | None = None
+    scopes: tuple[str, ...] = ()
+    purpose: str = ""
+
+
+@dataclass(frozen=True)
+class Policy:
+    roles: dict[str, Role]
+    purposes: dict[str, str]
+
+    def may(self, role: Role, capability: Capability) -> bool:
+        return capability in role.reads
+
+    def may_record(self, role: Role, type_: str, target_type: str | None = None) -> bool:
+        """Whether ``role`` may enter an event of ``type_``; a correction or void only on an
+        entry (of ``target_type``) that the role may itself record."""
+        if type_ not in role.records:
+            return False
+        if type_ in CORRECTIONS:
+            return target_type is not None and target_type in role.records
+        return True
+
+
+def load_policy(text: str | None = None) -> Policy:
+    """The policy from ``text`` (TOML), by default the packaged ``policy.toml``; checked: every
+    type is one of the catalogue, every read a known capability, every purpose declared."""
+    raw = tomllib.loads(text if text is not None else _packaged())
+    purposes = dict(raw["purposes"])
+    groups: dict[str, list[str]] = raw.get("groups", {})
+    roles: dict[str, Role] = {}
+    for name, spec in raw["roles"].items():
+        records = frozenset(_expand(spec.get("records", []), groups, name))
+        unknown = records - CATALOGUE.keys()
+        if unknown:
+            raise ValueError(f"role {name}: not event types of the catalogue: {sorted(unknown)}")
+        reads = frozenset(spec.get("reads", []))
+        if reads - CAPABILITIES:
+            raise ValueError(f"role {name}: unknown reads {sorted(reads - CAPABILITIES)}")
+        stated = tuple(spec["purposes"])
+        if not stated or set(stated) - purposes.keys():
+            raise ValueError(f"role {name}: purposes must be declared ones: {stated}")
+        roles[name] = Role(
+            name, spec["description"], records, reads, bool(spec["personal_data"]), stated
+        )
+    return Policy(roles, purposes)
+
+
+@cache
+def packaged_policy() -> Policy:
+    return load_policy()
+
+
+def _packaged() -> str:
+    return files("domain").joinpath("policy.toml").read_text(encoding="utf-8")
+
+
+def _expand(names: Iterable[str], groups: dict[str, list[str]], role: str) -> Iterable[str]:
+    for name in names:
+        if name.startswith("@"):
+            if name[1:] not in groups:
+                raise ValueError(f"role {role}: no group {name}")
+            yield from groups[name[1:]]
+        else:
+            yield name
+
+
+# --- jurisdiction ----------------------------------------------------------------------------
+
+
+def within(unit: str, ancestor: str) -> bool:
+    """Whether ``unit`` lies in ``ancestor``'s subtree (itself included)."""
+    return unit == ancestor or unit.startswith(ancestor + ".")
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The units through which a case is reached (see the module's docstring)."""
+
+    managing: str
+    handling: frozenset[str] = frozenset()
+    former: frozenset[str] = frozenset()
+
+    def readable_by(self, unit: str) -> bool:
+        return any(within(u, unit) for u in (self.managing, *self.handling, *self.former))
+
+    def recordable_by(self, unit: str) -> bool:
+        return any(within(u, unit) for u in (self.managing, *self.handling))
+
+
+def reach_of(entries: Iterable[Entry]) -> Reach:
+    """A case's reach from its entries (voided ones included: a body that acted and was then
+    voided had the case in its hands)."""
+    managing, handling, former = "", set(), set()
+    for entry in entries:
+        if entry.type == "CaseOpened":
+            managing = entry.data["managing_unit"]
+        elif entry.type == "CaseTransferred":
+            former.add(managing)
+            managing = entry.data["to_unit"]
+        elif entry.type == "DossierSentToCourt":
+            handling.add(entry.data["court_unit"])
+        body = entry.acting_body
+        if body and body.get("kind") in HANDLING_KINDS:
+            handling.add(body["unit"])
+    return Reach(managing, frozenset(handling), frozenset(former - {managing}))
+
+
+def authorize_recording(
+    policy: Policy, principal: Principal, entries: Sequence[Entry], events: Sequence[NewEvent]
+) -> None:
+    """Refuse (``Forbidden``) events the principal may not enter on a case holding ``entries``:
+    a type its role does not record, a correction or void of an entry of such a type, or a case
+    out of its jurisdiction (to record, the case's managing or handling units)."""
+    role = principal.role
+    if entries:
+        reach = reach_of(entries)
+        if not reach.recordable_by(principal.unit):
+            raise Forbidden(
+                f"the case is not managed or handled in unit {principal.unit}'s subtree",
+                field="case_id",
+            )
+    types = {e.event_id: e.type for e in entries}
+    for new in events:
+        types[new.event_id] = new.type
+        target = None
+        if new.type == "EntryCorrected":
+            target = types.get(new.data.get("corrects_event_id", ""))
+        elif new.type == "EntryVoided":
+            target = types.get(new.data.get("voids_event_id", ""))
+        if new.type in CORRECTIONS and target is None and new.type in role.records:
+            continue  # no such entry: the case itself refuses the reference (409)
+        if not policy.may_record(role, new.type, target):
+            what = f"{new.type} of a {target}" if target else new.type
+            raise Forbidden(f"role {role.name} may not record {what}", field="type")
+        body = new.acting_body or {}
+        if body.get("kind") in HANDLING_KINDS and not within(principal.unit, body["unit"]):
+            # naming a court, procuracy or facility as the acting body gives it the case:
+            # only someone inside that body's territory may say it acted
+            raise Forbidden(
+                f"a {body['kind']} of unit {body['unit']} is not one unit {principal.unit} "
+                "belongs to",
+                field="acting_body",
+            )
+        if new.type == "CaseOpened" and not within(new.data["managing_unit"], principal.unit):
+            raise Forbidden(
+                f"managing_unit {new.data['managing_unit']} is outside unit "
+                f"{principal.unit}'s subtree",
+                field="managing_unit",
+            )
