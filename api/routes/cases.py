@@ -204,8 +204,9 @@ def get_case(
     as_of: Annotated[OccurredAt | None, Query(description="the record as it stood then")] = None,
 ) -> CasePublic:
     """The current state of a case, or its state as recorded up to ``as_of``."""
-    outcome = _check(access, ledger.get_case(case_id))
-    record = ledger.get_case(case_id, as_of=as_of) if as_of else ledger.get_case(case_id)
+    current = ledger.get_case(case_id)  # jurisdiction is judged on the case as it is now
+    outcome = _check(access, current)
+    record = ledger.get_case(case_id, as_of=as_of) if as_of else current
     public = _case_public(record, as_of)
     if not access.personal_data:
         public.person = redact_person(public.person)
