@@ -146,6 +146,8 @@ class Access:
         self.route = f"{request.method} {path}"
         if capability is not None and not self.policy.may(principal.role, capability):
             self.refuse(f"role {principal.role.name} may not read {capability.replace('_', ' ')}")
+        if capability is not None and (scope := self.policy.missing_scope(principal, capability)):
+            self.refuse(f"the token lacks the scope {scope!r}", field="scope")
 
     @property
     def personal_data(self) -> bool:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from typing import Literal
@@ -59,6 +59,9 @@ class Role:
     reads: frozenset[str]
     personal_data: bool
     purposes: tuple[str, ...]
+    scopes: dict[str, str] = field(default_factory=dict)
+    """A read that also needs a scope in the token (capability → scope): a downstream system
+    registered with the identity provider reads the stream only once granted it."""
 
     @property
     def default_purpose(self) -> str:
@@ -85,6 +88,11 @@ class Policy:
 
     def may(self, role: Role, capability: Capability) -> bool:
         return capability in role.reads
+
+    def missing_scope(self, principal: Principal, capability: Capability) -> str | None:
+        """The scope the principal's token lacks for this read, if the role needs one."""
+        needed = principal.role.scopes.get(capability)
+        return needed if needed is not None and needed not in principal.scopes else None
 
     def may_record(self, role: Role, type_: str, target_type: str | None = None) -> bool:
         """Whether ``role`` may enter an event of ``type_``; a correction or void only on an
@@ -114,8 +122,11 @@ def load_policy(text: str | None = None) -> Policy:
         stated = tuple(spec["purposes"])
         if not stated or set(stated) - purposes.keys():
             raise ValueError(f"role {name}: purposes must be declared ones: {stated}")
+        scopes = dict(spec.get("scopes", {}))
+        if stray := set(scopes) - reads:
+            raise ValueError(f"role {name}: scopes of reads it lacks: {sorted(stray)}")
         roles[name] = Role(
-            name, spec["description"], records, reads, bool(spec["personal_data"]), stated
+            name, spec["description"], records, reads, bool(spec["personal_data"]), stated, scopes
         )
     return Policy(roles, purposes)
 

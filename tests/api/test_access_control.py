@@ -440,6 +440,20 @@ def test_a_subscriber_reads_only_its_subtree_without_personal_fields(
     assert read.entry.first_position == read.entry.last_position == 2
 
 
+def test_a_subscriber_not_granted_the_stream_scope_reads_nothing(client: TestClient) -> None:
+    open_case(client, unit=HCMC, full_name="Trần Thị B")
+    unscoped = bearer("subscriber", "79", "feed-unscoped", scopes=("profile", "email"))
+
+    response = client.get("/v1/events", headers=unscoped)
+
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["field"] == "scope"
+    assert "events:read" in response.json()["detail"]
+    assert "Trần Thị B" not in response.text
+    [refusal] = access_log(client, actor_id="feed-unscoped", kinds=["refused"])
+    assert "events:read" in refusal.entry.detail["reason"]
+
+
 # --- the access log ------------------------------------------------------------------------------
 
 
