@@ -6,7 +6,7 @@ COPY projections projections
 COPY api api
 COPY infra infra
 RUN pip install --no-cache-dir -r requirements.lock && pip install --no-cache-dir --no-deps . \
-    && useradd --system caseledger
+    && useradd --system caseledger && mkdir /keys && chown caseledger /keys && chmod 700 /keys
 USER caseledger
 ENV CASELEDGER_HOST=0.0.0.0 PORT=8000
 EXPOSE 8000

@@ -16,7 +16,16 @@ from api.errors import install_error_handlers
 from api.limits import BodyLimit
 from api.metrics import Metrics
 from api.openapi import install_openapi
-from api.routes import audit, caseloads, cases, emergency, events, health, inspections
+from api.routes import (
+    audit,
+    caseloads,
+    cases,
+    emergency,
+    events,
+    health,
+    inspections,
+    persons,
+)
 from domain.application import CaseLedger
 from domain.policy import packaged_policy
 from infra.collector import frozen_after_full_collections
@@ -96,6 +105,7 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(audit.router)
     app.include_router(emergency.router)
+    app.include_router(persons.router)
     app.include_router(caseloads.router)
     app.include_router(inspections.router)
     return app

@@ -31,7 +31,7 @@ from domain.application import CaseLedger
 from domain.errors import CaseLedgerError, Forbidden
 from domain.events import CATALOGUE, Actor, pii_paths
 from domain.policy import Capability, Policy, Principal, Reach, within
-from domain.state import Entry
+from domain.state import CaseState, Entry
 from infra.tokens import InvalidToken, ProviderUnavailable, TokenVerifier
 
 log = structlog.get_logger("caseledger.access")
@@ -151,7 +151,21 @@ class Access:
 
     @property
     def personal_data(self) -> bool:
+        """Whether the caller's role is entitled to personal fields at all."""
         return self.principal.role.personal_data
+
+    def sees_personal(self, state: CaseState) -> bool:
+        """Whether the caller sees this case's personal fields: an entitled role, unless
+        processing is restricted (an erasure request under a legal hold), when only a role
+        that answers data subjects' requests does."""
+        if not self.personal_data:
+            return False
+        if state.restriction is not None and not state.erased:
+            return self.policy.may(self.principal.role, "data_subject_requests")
+        return True
+
+    def pseudonym(self, case_id: UUID | str) -> str:
+        return self.ledger.pseudonym(case_id)
 
     # --- checks ---
 

@@ -23,6 +23,7 @@ from domain.errors import (
     InvalidEvent,
     UnresolvedReference,
 )
+from domain.personal import KeyUnavailable, TamperedField
 
 log = structlog.get_logger()
 
@@ -38,6 +39,10 @@ STATUS: list[tuple[type[Exception], int]] = [
     (IdentityUnavailable, 503),
     (Conflict, 409),
     (Contention, 503),
+    # the store's personal data cannot be opened: its integrity (a stored ciphertext altered
+    # or moved) or the deployment's keys are at fault, never the request
+    (TamperedField, 500),
+    (KeyUnavailable, 503),
 ]
 
 
@@ -49,12 +54,14 @@ def problem(
     kind: str,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"/problems/{kind}",
         "title": title,
         "status": status,
         "detail": detail,
+        **(extensions or {}),
     }
     if errors is not None:
         body["errors"] = errors
@@ -121,7 +128,13 @@ def install_error_handlers(app: FastAPI) -> None:
         retry_after = getattr(exc, "retry_after", 1)
         headers = {"Retry-After": str(retry_after)} if status == 503 else None
         return problem(
-            status, _title(exc), exc.detail, kind=_kind(exc), errors=errors, headers=headers
+            status,
+            _title(exc),
+            exc.detail,
+            kind=_kind(exc),
+            errors=errors,
+            headers=headers,
+            extensions=exc.extensions,
         )
 
     @app.exception_handler(BodyTooLarge)

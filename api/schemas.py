@@ -16,11 +16,17 @@ from domain.events import (
     Document,
     LegalBasis,
     OccurredAt,
+    Ref,
     Text,
     Token,
     free_text,
 )
 from domain.state import STAGES, Entry
+
+PSEUDONYM = (
+    "the person's stable pseudonym (a keyed hash of the case id, the key outside the "
+    "database): links a person's records without identity"
+)
 
 
 class _Envelope(BaseModel):
@@ -108,6 +114,7 @@ class DossierPublic(BaseModel):
 
 class CasePublic(BaseModel):
     case_id: UUID
+    pseudonym: str = Field(description=PSEUDONYM)
     version: int
     as_of: datetime | None = Field(description="the record as it stood at this time, if asked")
     stage: str
@@ -120,6 +127,11 @@ class CasePublic(BaseModel):
     open_dossier: DossierPublic | None
     corrections: list[dict[str, Any]]
     voided_event_ids: list[str]
+    personal_data: Literal["shown", "restricted", "erased"] = Field(
+        description="whether the person's fields are shown to the caller; `restricted`: the "
+        "caller's role is not entitled to them or processing is restricted (an erasure request "
+        "under a legal hold); `erased`: the person's data was erased"
+    )
 
 
 class _RecordedEvent(BaseModel):
@@ -156,6 +168,7 @@ class EventPublic(_RecordedEvent):
 
 class HistoryPublic(BaseModel):
     case_id: UUID
+    pseudonym: str = Field(description=PSEUDONYM)
     version: int
     events: list[EventPublic]
 
@@ -165,6 +178,7 @@ class LogEventPublic(_RecordedEvent):
 
     position: int
     hash: str
+    pseudonym: str = Field(description=PSEUDONYM)
 
 
 class LogPagePublic(BaseModel):
@@ -181,6 +195,7 @@ class IntegrityProblemPublic(BaseModel):
         "event_replaced",
         "log_gap",
         "log_hash_mismatch",
+        "tampered_ciphertext",
     ]
     detail: str
     case_id: UUID | None
@@ -210,6 +225,7 @@ class _ReadModelPage(BaseModel):
 
 class CaseloadEntryPublic(BaseModel):
     case_id: UUID
+    pseudonym: str = Field(description=PSEUDONYM)
     managing_unit: str
     residence_unit: str | None
     assignee_id: str | None
@@ -262,6 +278,7 @@ class TimelineStepPublic(BaseModel):
 
 class FindingPublic(BaseModel):
     case_id: UUID
+    pseudonym: str = Field(description=PSEUDONYM)
     rule_id: str
     title: str
     legal_basis: str
@@ -281,6 +298,7 @@ class FindingPublic(BaseModel):
 
 class TimelinePublic(_ReadModelPage):
     case_id: UUID
+    pseudonym: str = Field(description=PSEUDONYM)
     steps: list[TimelineStepPublic]
     findings: list[FindingPublic]
 
@@ -308,6 +326,7 @@ class CommuneCountPublic(BaseModel):
 
 class WorstCasePublic(BaseModel):
     case_id: UUID
+    pseudonym: str = Field(description=PSEUDONYM)
     managing_unit: str
     findings: int
     open: int
@@ -409,3 +428,58 @@ class EmergencyReview(BaseModel):
 
     verdict: Literal["justified", "unjustified"]
     note: Text
+
+
+# --- a data subject's requests ----------------------------------------------------------------
+
+
+class ErasureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    request_reference: Ref = Field(description="the data subject's request, as registered")
+    basis: Text = Field(description="the legal basis of the erasure (e.g. Law 91/2025 Art. 16)")
+
+
+class ErasurePublic(BaseModel):
+    case_id: UUID
+    pseudonym: str = Field(description=PSEUDONYM)
+    status: Literal["erased"]
+    event_id: str = Field(description="the PersonalDataErased event")
+    version: int
+    position: int | None
+
+
+class ReportedEntryPublic(BaseModel):
+    """An entry of the person's record, as held (personal fields decrypted)."""
+
+    event_id: str
+    version: int
+    type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    recorded_by: dict[str, Any] = Field(description="the actor: id, role, unit")
+    data: dict[str, Any]
+
+
+class ReportedAccessPublic(BaseModel):
+    """Who read (or was refused) the person's data, when and for what purpose."""
+
+    at: datetime
+    kind: str
+    actor_id: str
+    role: str
+    unit: str
+    purpose: str
+    route: str
+    outcome: str
+
+
+class PersonReportPublic(BaseModel):
+    case_id: UUID
+    pseudonym: str = Field(description=PSEUDONYM)
+    generated_at: datetime
+    personal_data: Literal["shown", "restricted", "erased"]
+    restriction: dict[str, Any] | None
+    person: dict[str, Any]
+    entries: list[ReportedEntryPublic]
+    accesses: list[ReportedAccessPublic]

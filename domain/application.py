@@ -6,13 +6,14 @@ import contextlib
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+import orjson
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache
 from eventsourcing.persistence import RecordConflictError, StoredEvent
 from eventsourcing.utils import Environment, EnvType
@@ -27,10 +28,20 @@ from domain.errors import (
     EventIdReused,
     FieldError,
     InvalidEvent,
+    LegalHold,
     VersionConflict,
 )
 from domain.events import Actor
-from domain.integrity import Progress, VerificationReport
+from domain.integrity import Problem, Progress, VerificationReport
+from domain.personal import (
+    Keys,
+    KeyUnavailable,
+    PersonalData,
+    Sealing,
+    WrappedKey,
+    legal_holds,
+    plain_paths,
+)
 from domain.state import CaseState, Entry, derive
 from domain.store import Logged, LogRecord, Seal, Store
 
@@ -80,7 +91,14 @@ class CaseLedger(Application[UUID]):
 
     name = "CaseLedger"
 
-    def __init__(self, env: EnvType | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        keys: Keys | None = None,
+    ) -> None:
+        """``keys``: the key-encryption keys and the pseudonym key (``infra/keys.py``);
+        without them no personal field can be written or read (``KeyUnavailable``)."""
         self.clock = clock
         # Writers to one case queue here within a process; across processes the store's unique
         # (case, version) key decides and the loser retries.
@@ -94,6 +112,12 @@ class CaseLedger(Application[UUID]):
         self._access = GroupCommit(lambda entries: self._store.record_access(entries))
         self.recorded_events = 0
         """Events this process recorded (repeats excluded): the metrics read it."""
+        self.personal = (
+            PersonalData(keys.keyring, self._store, keys.pseudonym_key) if keys else None
+        )
+        cast(Sealing, self.mapper).personal = self.personal
+        if keys is not None:
+            self.check_keys()
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Configuration comes only from ``env`` (built from Settings), never from os.environ."""
@@ -120,6 +144,8 @@ class CaseLedger(Application[UUID]):
                 try:
                     recording = self.save(case)[0]
                 except RecordConflictError:
+                    if self.personal is not None:  # the key made for it was not stored
+                        self.personal.forget(case_id)
                     self._check_ids_unused_elsewhere(case_id, [new])
                     continue  # someone opened it meanwhile: look again (it exists now)
                 self._remember(case)
@@ -214,6 +240,141 @@ class CaseLedger(Application[UUID]):
             ]
         raise Contention("too many concurrent writers on this case; retry")
 
+    # --- personal data -----------------------------------------------------------------------
+
+    def check_keys(self) -> None:
+        """Every key-encryption key the stored data keys name is configured and opens them
+        (one key per KEK id is tried): raises ``KeyUnavailable`` naming the first that is not."""
+        for sample in self._store.kek_samples():
+            self._vault.keyring.unwrap(sample)
+
+    def rewrap_data_keys(self, kek_id: str | None = None, page: int = 1000) -> int:
+        """Wrap every data key (or those wrapped by ``kek_id``) under the current KEK, which
+        must be configured beside the old ones; no event is touched. How many were rewrapped."""
+        ring = self._vault.keyring
+        done, after = 0, None
+        while keys := self._store.data_keys(after, page):
+            after = keys[-1].case_id
+            stale = [
+                k
+                for k in keys
+                if k.kek_id != ring.current and (kek_id is None or k.kek_id == kek_id)
+            ]
+            if stale:
+                done += self._store.rewrap([ring.wrap(k.case_id, ring.unwrap(k)) for k in stale])
+        return done
+
+    def kek_samples(self) -> list[WrappedKey]:
+        """One stored data key per KEK id in use (not erased)."""
+        return self._store.kek_samples()
+
+    def pseudonym(self, case_id: UUID | str) -> str:
+        """The person's stable pseudonym (a keyed hash of the case id)."""
+        return self._vault.pseudonym(case_id)
+
+    def erase_person(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        request_reference: str,
+        basis: str,
+        retention_days: int,
+        correlation_id: str | None = None,
+    ) -> Recorded:
+        """Erase the person's personal data at their request: record ``PersonalDataErased``,
+        then destroy their data key (a retry after a failure between the two completes it).
+
+        While a legal hold applies (``domain.personal.legal_holds``) nothing is erased: the
+        request is recorded as ``PersonalDataRestricted`` (once per request and holds) and
+        ``LegalHold`` raised, naming the holds."""
+        with self._lock(case_id):
+            case = self._load(case_id)
+            if case.state.erased:
+                self._vault.erase(case_id)
+                done = next(e for e in case.entries if e.type == "PersonalDataErased")
+                return self._repeat(case_id, [done])[0]
+            now = self.clock()
+            holds = legal_holds(case.state, case.entries[-1].recorded_at, now, retention_days)
+            data = {"request_reference": request_reference, "basis": basis}
+            if holds:
+                restriction = case.state.restriction
+                if restriction and (restriction["request_reference"], restriction["holds"]) == (
+                    request_reference,
+                    holds,
+                ):
+                    event_id = restriction["event_id"]
+                else:
+                    new = NewEvent.parse("PersonalDataRestricted", now, {**data, "holds": holds})
+                    self._append(case_id, [new], actor, None, correlation_id, None, None)
+                    event_id = new.event_id
+                raise LegalHold(
+                    "a legal hold applies: nothing was erased; processing of the personal data "
+                    f"is restricted instead ({', '.join(holds)})",
+                    holds,
+                    event_id,
+                )
+            new = NewEvent.parse("PersonalDataErased", now, data)
+            [recorded] = self._append(case_id, [new], actor, None, correlation_id, None, None)
+            self._vault.erase(case_id)
+            return recorded
+
+    def tampered_fields(self, case_id: UUID | None = None) -> list[Problem]:
+        """The personal fields whose stored ciphertext fails authentication (altered, or moved
+        from another case, event or field), or that no data key opens (its row removed), each
+        with its case, version and event id: what a rehashed chain no longer shows. Needs the
+        keys; fields of erased persons cannot be checked (there is no key left to check with)."""
+        found: list[Problem] = []
+        whole = self._whole_log()
+        stored: Iterable[StoredEvent] = (
+            whole if case_id is None else self._store.select_events(case_id)
+        )
+        for event in stored:
+            try:
+                payload = orjson.loads(event.state)
+                data, event_id = payload["data"], str(payload["envelope"]["event_id"])
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue  # an unreadable payload: the chain check reports its hash
+            if not isinstance(data, dict):
+                continue
+            cid = UUID(str(event.originator_id))
+            for path in self._vault.check(cid, event_id, event.topic, data):
+                found.append(
+                    Problem(
+                        "tampered_ciphertext",
+                        f"personal field {path} fails authentication: altered or moved",
+                        cid,
+                        event.originator_version,
+                        event_id,
+                    )
+                )
+        return found
+
+    def plaintext_personal_events(self) -> int:
+        """How many stored events hold a personal field in plain (recorded before personal
+        fields were encrypted): they stay so, since encrypting them in place would change the
+        bytes their hashes cover (README, "Personal data": the verified-copy procedure)."""
+        count = 0
+        for event in self._whole_log():
+            try:
+                data = orjson.loads(event.state)["data"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue
+            if isinstance(data, dict) and plain_paths(event.topic, data):
+                count += 1
+        return count
+
+    def _whole_log(self, page: int = 5000) -> Iterator[StoredEvent]:
+        position = 0
+        while records := self._store.log_after(position, page):
+            yield from records
+            position = records[-1].id
+
+    @property
+    def _vault(self) -> PersonalData:
+        if self.personal is None:
+            raise KeyUnavailable("no key-encryption key is configured")
+        return self.personal
+
     # --- reading ---------------------------------------------------------------------------
 
     def get_case(self, case_id: UUID, as_of: datetime | None = None) -> CaseRecord:
@@ -275,11 +436,15 @@ class CaseLedger(Application[UUID]):
         self, case_id: UUID | None = None, progress: Progress | None = None
     ) -> VerificationReport:
         """Recompute every stored hash and check each chain and the global log; one case only
-        if ``case_id`` is given (``CaseNotFound`` if the store holds nothing of it).
+        if ``case_id`` is given (``CaseNotFound`` if the store holds nothing of it). With the
+        keys, also authenticate every stored personal field (``tampered_fields``).
         ``progress`` is called now and then with the number of events checked."""
         report = self._store.verify(case_id, progress)
         if case_id is not None and report.events == 0 and report.ok:
             raise CaseNotFound(f"no case {case_id}")
+        if self.personal is not None:
+            for problem in self.tampered_fields(case_id):
+                report.add(problem)
         return report
 
     def record_access(self, *entries: AccessEntry) -> list[AccessRecord]:

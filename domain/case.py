@@ -10,7 +10,7 @@ Two choices the catalogue leaves open, made here on purpose:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -26,6 +26,7 @@ from domain.errors import (
     EntryAlreadyVoided,
     FieldError,
     InvalidEvent,
+    PersonalDataWasErased,
     ReferralAlreadyClosed,
     RepeatedOnceOnlyEvent,
     UnresolvedReference,
@@ -41,9 +42,11 @@ from domain.events import (
     Document,
     LegalBasis,
 )
+from domain.personal import scrubbed
 from domain.state import JSON, CaseState, Entry, Envelope, apply_changes, corrected_entry, derive
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+PERSONAL_DATA_REQUESTS = frozenset({"PersonalDataErased", "PersonalDataRestricted"})
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
@@ -223,6 +226,10 @@ class Case(Aggregate):
     # --- guards ----------------------------------------------------------------------------
 
     def check_case_accepts(self, event_type: str) -> None:
+        if self.state.erased:
+            raise PersonalDataWasErased(
+                "the person's data was erased: the case records nothing more", field="type"
+            )
         if event_type == "CaseOpened":
             raise Conflict("the case is already open", field="type")
         if self.state.closed and event_type not in ALLOWED_ON_CLOSED_CASE:
@@ -267,6 +274,11 @@ class Case(Aggregate):
             raise _unresolved(target_field, "no event with this id in this case")
         if target_id in self.state.voided:
             raise EntryAlreadyVoided(f"event {target_id} is voided", field=f"data.{target_field}")
+        if target.type in PERSONAL_DATA_REQUESTS:
+            raise Conflict(
+                "a data subject's request is recorded for good; it is neither corrected nor voided",
+                field=f"data.{target_field}",
+            )
         if event_type == "EntryVoided" and target.type == "CaseOpened":
             raise Conflict(
                 "the opening entry cannot be voided; close the case with reason 'duplicate'",
@@ -351,6 +363,10 @@ class Case(Aggregate):
     # --- state -----------------------------------------------------------------------------
 
     def append_entry(self, entry: Entry) -> None:
+        """Add a recorded entry; an erasure scrubs every personal value held in memory too (a
+        case cached before it was erased keeps no plaintext)."""
+        if entry.type == "PersonalDataErased":
+            self.entries = [replace(e, data=scrubbed(e.type, e.data)) for e in self.entries]
         self.entries.append(entry)
         self._state = None
 

@@ -19,6 +19,8 @@ class CaseLedgerError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.extensions: dict[str, object] = {}
+        """Members the problem+json body carries besides the standard ones."""
 
 
 class InvalidEvent(CaseLedgerError):
@@ -81,3 +83,16 @@ class Contention(CaseLedgerError):
 class Forbidden(CaseLedgerError):
     """The caller's role or jurisdiction does not allow this (403); says which rule, never
     what the case holds."""
+
+
+class PersonalDataWasErased(Conflict):
+    """The person's data was erased: the case records nothing more (409)."""
+
+
+class LegalHold(Conflict):
+    """An erasure that legal holds stop (409 naming them); processing is restricted instead."""
+
+    def __init__(self, detail: str, holds: list[str], restricted_event_id: str) -> None:
+        super().__init__(detail, field="case_id")
+        self.holds = holds
+        self.extensions = {"holds": holds, "restriction_event_id": restricted_event_id}

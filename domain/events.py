@@ -723,6 +723,29 @@ class RelapseRecorded(Model):
     substances: list[Substance] = Field(default_factory=list)
 
 
+# --- personal data (Law 91/2025/QH15): a data subject's requests -----------------------------
+
+LegalHold = Literal["case_open", "open_dossier", "court_procedure", "retention_period"]
+
+
+class PersonalDataErased(Model):
+    """The person's data key was destroyed at their request: every personal field of the case
+    reads ``[erased]`` from now on, and the case records nothing more. Recorded by the data
+    protection officer through ``POST /v1/persons/{case_id}/erasure`` only."""
+
+    request_reference: Ref
+    basis: Text
+
+
+class PersonalDataRestricted(Model):
+    """An erasure request that a legal hold stops: processing is restricted instead (only the
+    data protection officer reads the personal fields) until the holds end."""
+
+    request_reference: Ref
+    basis: Text
+    holds: list[LegalHold] = Field(min_length=1)
+
+
 # --- the catalogue -----------------------------------------------------------------------------
 
 
@@ -811,6 +834,7 @@ _SECTIONS: dict[str, list[type[Model]]] = {
         PostRehabManagementCompleted,
         RelapseRecorded,
     ],
+    "personal_data": [PersonalDataErased, PersonalDataRestricted],
 }
 
 CATALOGUE: dict[str, EventType] = {
@@ -821,7 +845,16 @@ CATALOGUE: dict[str, EventType] = {
 """Stable stored type name -> payload model. The names are schema: never rename one."""
 
 # Events that may still be recorded on a closed case.
-ALLOWED_ON_CLOSED_CASE = frozenset({"CaseReopened", "NoteAdded", "EntryCorrected", "EntryVoided"})
+ALLOWED_ON_CLOSED_CASE = frozenset(
+    {
+        "CaseReopened",
+        "NoteAdded",
+        "EntryCorrected",
+        "EntryVoided",
+        "PersonalDataErased",
+        "PersonalDataRestricted",
+    }
+)
 
 # Events that happen at most once per dossier (a decision again only after a "suspend"; an
 # escort may be repeated, e.g. after absconding before admission).

@@ -45,6 +45,7 @@ Capability = Literal[
     "emergency",
     "emergency_review",
     "operations",
+    "data_subject_requests",
 ]
 CAPABILITIES: frozenset[str] = frozenset(Capability.__args__)  # type: ignore[attr-defined]
 CORRECTIONS = frozenset({"EntryCorrected", "EntryVoided"})

@@ -328,6 +328,11 @@ class CaseState:
     event_ids: set[str] = field(default_factory=set)
     voided: set[str] = field(default_factory=set)
     corrections: list[JSON] = field(default_factory=list)
+    erased: bool = False
+    """The person's data key was destroyed: personal fields read ``[erased]``."""
+    restriction: JSON | None = None
+    """An erasure request stopped by legal holds: only the data protection officer reads the
+    personal fields (``PersonalDataRestricted``'s request reference, holds, event id)."""
 
     @property
     def open_referrals(self) -> list[Referral]:
@@ -418,7 +423,21 @@ def _dossier_event(state: CaseState, entry: Entry) -> None:
         dossier.apply(entry)
 
 
+def _erased(state: CaseState, entry: Entry) -> None:
+    state.erased = True
+
+
+def _restricted(state: CaseState, entry: Entry) -> None:
+    state.restriction = {
+        "request_reference": entry.data["request_reference"],
+        "holds": list(entry.data["holds"]),
+        "event_id": entry.event_id,
+    }
+
+
 _FOLD: dict[str, Callable[[CaseState, Entry], None]] = {
+    "PersonalDataErased": _erased,
+    "PersonalDataRestricted": _restricted,
     "CaseOpened": _opened,
     "PersonDetailsUpdated": _person_updated,
     "CaseAssigned": _assigned,

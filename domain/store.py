@@ -19,6 +19,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 
 from domain.access import AccessEntry, AccessRecord
 from domain.integrity import Progress, VerificationReport
+from domain.personal import KeyStore
 from domain.state import Entry
 
 
@@ -48,9 +49,9 @@ class Logged:
     hash: bytes
 
 
-class Store(Protocol):
+class Store(KeyStore, Protocol):
     """What our recorders offer beyond the library's: the global log, the case index,
-    verification and the database role of the application."""
+    verification, the persons' data keys and the database role of the application."""
 
     def head(self) -> int:
         """The last position of the global log (0 when empty)."""

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from infra.settings import Settings
 
-cli = typer.Typer(help="caseledger: event-sourced case records.", no_args_is_help=True)
+# a traceback never shows local variables: they may hold keys or personal data
+cli = typer.Typer(
+    help="caseledger: event-sourced case records.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 
 
 @cli.command()
@@ -21,10 +27,17 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from infra.keys import KeyConfigurationError
+    from infra.store import build_application
 
     settings = Settings()
+    try:  # a key problem is said in one line, before the server starts
+        ledger = build_application(settings)
+    except KeyConfigurationError as e:
+        typer.echo(f"caseledger serve: {e}", err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, ledger),
         host=host or settings.host,
         port=port or settings.port,
         access_log=False,
@@ -114,7 +127,8 @@ def migrate(
     models' tables, as the owner; with --runner-role, hand the read models over to the runner.
 
     Run it after restoring a dump into another PostgreSQL cluster too: it offsets new
-    transaction ids past the restored ones, without which appends are refused.
+    transaction ids past the restored ones, without which appends are refused. It counts the
+    events recorded before personal fields were encrypted and says that they stay in plain.
     """
     import psycopg
     from eventsourcing.persistence import ProgrammingError
@@ -136,6 +150,7 @@ def migrate(
         if runner_role:
             ledger.grant_runner(runner_role, os.environ.get("CASELEDGER_RUNNER_PASSWORD"))
         _ensure_read_models(settings, grant_to, runner_role)
+        plain = ledger.plaintext_personal_events()
     except (ProgrammingError, psycopg.ProgrammingError) as e:  # a role refused, a privilege missing
         typer.echo(f"migrate: {e}", err=True)
         raise typer.Exit(1) from None
@@ -146,6 +161,12 @@ def migrate(
         + (f"; role {grant_to} may INSERT and SELECT only" if grant_to else "")
         + (f"; role {runner_role} reads the store and owns the read models" if runner_role else "")
     )
+    if plain:
+        typer.echo(
+            f"{plain} event(s) recorded before personal fields were encrypted hold them in "
+            "plain; they cannot be encrypted in place without breaking the hash chain, so they "
+            "are left as they are: to encrypt them, copy the store (README, 'Personal data')"
+        )
 
 
 def _ensure_read_models(settings: Settings, reader: str | None, runner: str | None = None) -> None:
@@ -375,5 +396,103 @@ def token_issue(
     typer.echo(token)
 
 
+keys_cli = typer.Typer(
+    help="The key-encryption keys of personal data (settings: kek_file).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+cli.add_typer(keys_cli, name="keys")
+
+
+def rotate_keys(settings: Settings) -> tuple[str, int]:
+    """Add a KEK to the keyring file and make it current (the file first: a stop half-way
+    leaves every data key openable), then rewrap every data key under it."""
+    from infra.keys import keyring_json, parse_keyring, replace_secret, rotated
+    from infra.store import build_application
+
+    path = _keyring_file(settings)
+    ring = rotated(parse_keyring(path.read_bytes(), str(path)))
+    replace_secret(path, keyring_json(ring))
+    ledger = build_application(settings)
+    try:
+        return ring.current, ledger.rewrap_data_keys()
+    finally:
+        ledger.close()
+
+
+def retire_kek(settings: Settings, kek_id: str) -> int:
+    """Rewrap what is still wrapped by ``kek_id`` (a process that ran with the old file may
+    have wrapped new keys meanwhile), then remove it from the keyring file."""
+    from infra.keys import (
+        KeyConfigurationError,
+        keyring_json,
+        parse_keyring,
+        replace_secret,
+        retired,
+    )
+    from infra.store import build_application
+
+    path = _keyring_file(settings)
+    ring = parse_keyring(path.read_bytes(), str(path))
+    remaining = retired(ring, kek_id)  # refuses the current one or an unknown id
+    ledger = build_application(settings)
+    try:
+        rewrapped = ledger.rewrap_data_keys(kek_id)
+        if any(k.kek_id == kek_id for k in ledger.kek_samples()):
+            raise KeyConfigurationError(f"data keys are still wrapped by {kek_id}: retry")
+    finally:
+        ledger.close()
+    replace_secret(path, keyring_json(remaining))
+    return rewrapped
+
+
+def _keyring_file(settings: Settings) -> Path:
+    if settings.kek is not None:
+        raise typer.BadParameter(
+            "the keys are given inline (CASELEDGER_KEK): rotate them in the secret store, with "
+            "a keyring file for the rewrap (CASELEDGER_KEK_FILE), then switch back"
+        )
+    return settings.kek_file
+
+
+@keys_cli.command("init")
+def keys_init() -> None:
+    """Generate the key-encryption keyring and the pseudonym key where settings say, if they
+    do not exist (the way to make them for production, which never generates them at start)."""
+    from infra.keys import init_keys
+
+    settings = Settings()
+    for path, made in init_keys(settings):
+        typer.echo(f"{path}: {'generated' if made else 'exists, kept'}")
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Make a new KEK current and rewrap every person's data key under it; no event is
+    rewritten. Restart the other processes afterwards, then `keys retire` the old KEK."""
+    kek_id, count = rotate_keys(Settings())
+    typer.echo(f"current KEK {kek_id}; {count} data key(s) rewrapped")
+
+
+@keys_cli.command("retire")
+def keys_retire(kek_id: str = typer.Argument(..., help="the KEK id to remove")) -> None:
+    """Remove a KEK from the keyring once no data key is wrapped by it (rewrapping those
+    that still are)."""
+    from infra.keys import KeyConfigurationError
+
+    try:
+        count = retire_kek(Settings(), kek_id)
+    except KeyConfigurationError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"KEK {kek_id} retired; {count} data key(s) rewrapped first")
+
+
 def main() -> None:
-    cli()
+    from infra.keys import KeyConfigurationError
+
+    try:
+        cli()
+    except KeyConfigurationError as e:
+        typer.echo(f"caseledger: {e}", err=True)
+        raise SystemExit(2) from None

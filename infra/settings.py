@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, AwareDatetime, Field, model_validator
+from pydantic import AliasChoices, AwareDatetime, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -89,6 +89,27 @@ class Settings(BaseSettings):
         default=3,
         ge=1,
         description="an emergency grant left unreviewed longer than this shows in /ready",
+    )
+    kek_file: Path = Field(
+        default=Path("var/kek.json"),
+        description="the key-encryption keys that wrap each person's data key, as JSON "
+        '{"current": ID, "keys": {ID: base64 of 32 bytes}}: generated at first start of an '
+        "empty development store, never in production; keep it out of the database's backups",
+    )
+    kek: SecretStr | None = Field(
+        default=None,
+        description="the same JSON given inline (an orchestrator's secret) instead of kek_file",
+    )
+    pseudonym_key_file: Path = Field(
+        default=Path("var/pseudonym.key"),
+        description="the key of the persons' pseudonyms (base64 of 32 bytes): generated at "
+        "first start of an empty development store; changing it changes every pseudonym",
+    )
+    personal_data_retention_days: int = Field(
+        default=0,
+        ge=0,
+        description="an erasure request is held (processing restricted instead) until this "
+        "many days after the case's last entry; 0: no retention hold beyond the legal ones",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, validation_alias=AliasChoices("CASELEDGER_PORT", "PORT"))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import time
 import urllib.request
@@ -32,6 +31,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from infra.keys import create_secret
 from infra.settings import Settings
 
 EMBEDDED_ISSUER = "caseledger-embedded"
@@ -66,22 +66,12 @@ class Claims:
 def signing_key(path: Path) -> Ed25519PrivateKey:
     """The embedded issuer's key, generated (readable by its owner only) if there is none."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-        try:
-            os.link(temporary, path)  # first one wins when two processes start together
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
+        create_secret(path, pem)
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} does not hold an Ed25519 private key")

@@ -24,6 +24,9 @@ class CaseBook:
         self._cases: OrderedDict[str, list[Entry]] = OrderedDict()
 
     def note(self, entry: Entry) -> None:
+        if entry.type == "PersonalDataErased":  # the entries held carry plaintext: read again
+            self._cases.pop(entry.case_id, None)
+            return
         known = self._cases.get(entry.case_id)
         if known is not None and len(known) == entry.version - 1:
             known.append(entry)

@@ -23,8 +23,11 @@ from tests.tokens import KEY_FILE
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
-# every Settings built by the tests, the app's included, trusts the tests' token key
+# every Settings built by the tests, the app's included, trusts the tests' token key and keeps
+# its key-encryption keys and pseudonym key beside it (generated at the first start)
 os.environ["CASELEDGER_TOKEN_KEY_FILE"] = str(KEY_FILE)
+os.environ["CASELEDGER_KEK_FILE"] = str(KEY_FILE.with_name("kek.json"))
+os.environ["CASELEDGER_PSEUDONYM_KEY_FILE"] = str(KEY_FILE.with_name("pseudonym.key"))
 
 
 def pg_url() -> str:

@@ -41,7 +41,7 @@ def list_caseload(
     access.read(UUID(str(r["case_id"])) for r in rows)
     return CaseloadPagePublic(
         position=position,
-        cases=[CaseloadEntryPublic(**r) for r in rows],
+        cases=[CaseloadEntryPublic(**r, pseudonym=access.pseudonym(r["case_id"])) for r in rows],
         total=total,
         limit=limit,
         offset=offset,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -207,8 +207,9 @@ def get_case(
     current = ledger.get_case(case_id)  # jurisdiction is judged on the case as it is now
     outcome = _check(access, current)
     record = ledger.get_case(case_id, as_of=as_of) if as_of else current
-    public = _case_public(record, as_of)
-    if not access.personal_data:
+    shown = access.sees_personal(current.state)  # a restriction holds for earlier states too
+    public = _case_public(record, as_of, access.pseudonym(case_id), _disclosure(current, shown))
+    if not shown:
         public.person = redact_person(public.person)
     access.read([case_id], outcome=outcome)
     return public
@@ -236,7 +237,11 @@ def get_timeline(
         position=position,
         case_id=case_id,
         steps=[TimelineStepPublic(**s) for s in steps],
-        findings=[FindingPublic(**f) for f in inspections.of_case(views, str(case_id))],
+        pseudonym=access.pseudonym(case_id),
+        findings=[
+            FindingPublic(**f, pseudonym=access.pseudonym(case_id))
+            for f in inspections.of_case(views, str(case_id))
+        ],
     )
 
 
@@ -260,18 +265,33 @@ def get_history(case_id: UUID, ledger: LedgerDep, access: Reading) -> HistoryPub
         )
         for e in record.entries
     ]
-    if not access.personal_data:
+    if not access.sees_personal(record.state):
         for public, entry in zip(events, record.entries, strict=True):
             public.data = redact_entry_data(entry)
     access.read([case_id], outcome=outcome)
-    return HistoryPublic(case_id=case_id, version=record.version, events=events)
+    return HistoryPublic(
+        case_id=case_id, pseudonym=access.pseudonym(case_id), version=record.version, events=events
+    )
 
 
-def _case_public(record: CaseRecord, as_of: AwareDatetime | None) -> CasePublic:
+def _disclosure(record: CaseRecord, shown: bool) -> Literal["shown", "restricted", "erased"]:
+    if record.state.erased:
+        return "erased"
+    return "shown" if shown else "restricted"
+
+
+def _case_public(
+    record: CaseRecord,
+    as_of: AwareDatetime | None,
+    pseudonym: str,
+    disclosure: Literal["shown", "restricted", "erased"],
+) -> CasePublic:
     state = record.state
     dossier = state.open_dossier
     return CasePublic(
         case_id=record.case_id,
+        pseudonym=pseudonym,
+        personal_data=disclosure,
         version=record.version,
         as_of=as_of,
         stage=state.stage,

@@ -60,7 +60,7 @@ def read_log(
         )
     unit = unit or access.principal.unit
     access.unit(unit)
-    reaches: dict[UUID, Reach] = {}
+    reaches: dict[UUID, tuple[Reach, bool]] = {}
     events: list[LogEventPublic] = []
     scanned = after
     for _ in range(SCAN_PAGES):
@@ -68,16 +68,19 @@ def read_log(
         for logged in page:
             scanned = logged.position
             case_id = UUID(logged.entry.case_id)
-            if case_id not in reaches:
-                reaches[case_id] = reach_of(ledger.get_case(case_id).entries)  # as it is now
-            if not reaches[case_id].readable_by(unit):
+            if case_id not in reaches:  # the case as it is now
+                current = ledger.get_case(case_id)
+                reaches[case_id] = (reach_of(current.entries), access.sees_personal(current.state))
+            reach, shown = reaches[case_id]
+            if not reach.readable_by(unit):
                 continue
             event = LogEventPublic(
                 **LogEventPublic.fields_of(logged.entry),
                 position=logged.position,
                 hash=logged.hash.hex(),
+                pseudonym=access.pseudonym(case_id),
             )
-            if not access.personal_data:
+            if not shown:
                 event.data = redact_data(logged.entry.type, dict(logged.entry.data))
             events.append(event)
             if len(events) == limit:

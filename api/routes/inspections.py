@@ -52,7 +52,7 @@ def list_findings(
     access.read(UUID(str(r["case_id"])) for r in rows)
     return FindingsPagePublic(
         position=position,
-        findings=[FindingPublic(**r) for r in rows],
+        findings=[FindingPublic(**r, pseudonym=access.pseudonym(r["case_id"])) for r in rows],
         total=total,
         limit=limit,
         offset=offset,
@@ -74,6 +74,8 @@ def report(
     access.unit(unit)
     found = inspections.report(views, unit, start, to, worst)
     access.read(UUID(str(w["case_id"])) for w in found["worst_cases"])
+    for worst_case in found["worst_cases"]:
+        worst_case["pseudonym"] = access.pseudonym(worst_case["case_id"])
     return InspectionReportPublic.model_validate(
         {"position": position, "unit": unit, "from": start, "to": to, **found}
     )

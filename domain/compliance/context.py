@@ -43,9 +43,10 @@ class Context:
 
     def age_on(self, day: date) -> int | None:
         born = self.state.person.get("date_of_birth")
-        if not born:
+        try:
+            birth = date.fromisoformat(str(born))
+        except ValueError:  # unknown, or erased: "[erased]"
             return None
-        birth = date.fromisoformat(born)
         return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
     def age_at(self, entry: Entry) -> int | None:

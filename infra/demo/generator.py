@@ -8,13 +8,46 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+from uuid import uuid5
 
 from eventsourcing.persistence import RecordConflictError
 
 from domain.application import CaseLedger
+from domain.case import Case, NewEvent
+from domain.events import Actor
+from domain.personal import legal_holds
 from infra.demo.people import live_person, random_plan
 from infra.demo.showcase import SHOWCASE, showcase_plan
-from infra.demo.world import World
+from infra.demo.world import PROVINCE, World
+
+DPO = Actor(id="dpo-demo", role="data_protection_officer", unit=PROVINCE)
+
+
+def _data_subject_requests(cases: list[Case], counts: Counter[str]) -> list[Case]:
+    """Among the scripted people, the first whose case is closed and free of legal holds asks
+    for erasure, and the first whose case is held asks too and is restricted instead: both
+    recorded an hour after the case's last entry (the simulated clock). Answers the cases to
+    erase once saved (their keys destroyed)."""
+    erase: list[Case] = []
+    for case in cases:
+        now = case.entries[-1].recorded_at + timedelta(hours=1)
+        holds = legal_holds(case.state, case.entries[-1].recorded_at, now, 0)
+        wanted = "PersonalDataRestricted" if holds else "PersonalDataErased"
+        if counts[wanted]:
+            continue
+        data: dict[str, object] = {
+            "request_reference": f"DEMO-{str(case.id)[:8]}",
+            "basis": "Luật 91/2025/QH15, Điều 16",
+        }
+        if holds:
+            data["holds"] = holds
+        new = NewEvent.parse(wanted, now, data, event_id=uuid5(case.id, wanted))  # same per seed
+        case.record(new, DPO, now)
+        counts[wanted] += 1
+        if not holds:
+            erase.append(case)
+    return erase
 
 
 class DemoAlreadyRecorded(Exception):
@@ -50,6 +83,7 @@ def generate(
     rng = random.Random(seed)
     world = World(seed)
     counts: Counter[str] = Counter()
+    requests: Counter[str] = Counter()
     cases = 0
     for i in range(people):
         person_rng = random.Random(rng.getrandbits(64))
@@ -58,6 +92,9 @@ def generate(
         else:
             plan = random_plan(person_rng, world)
         courses = [c for c in live_person(world, person_rng, plan) if c.case is not None]
+        erase = []
+        if i < len(SHOWCASE):
+            erase = _data_subject_requests([c.case for c in courses if c.case], requests)
         if courses:
             try:
                 app.save(*(c.case for c in courses))
@@ -66,6 +103,8 @@ def generate(
                     f"this store already holds the demo's people of seed {seed} "
                     f"(person {i + 1} of {people}): use another --seed or an empty store"
                 ) from None
+        for case in erase:  # recorded: now the key goes
+            app.erase_person(case.id, DPO, "", "", retention_days=0)
         for c in courses:
             counts.update(c.counts)
         cases += len(courses)
@@ -74,7 +113,7 @@ def generate(
     return DemoSummary(
         people=people,
         cases=cases,
-        events=sum(counts.values()),
-        event_counts=dict(sorted(counts.items())),
+        events=sum((counts + requests).values()),
+        event_counts=dict(sorted((counts + requests).items())),
         elapsed_seconds=time.perf_counter() - started,
     )

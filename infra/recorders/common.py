@@ -15,6 +15,7 @@ from eventsourcing.persistence import PersistenceError, StoredEvent
 
 from domain.access import AccessEntry, AccessRecord, access_hash
 from domain.integrity import AccessRow, EventColumns
+from domain.personal import WrappedKey
 from domain.store import LogRecord
 
 log = structlog.get_logger("caseledger.store")
@@ -29,11 +30,15 @@ class CaseStoredEvent(StoredEvent):
     ``CaseEventMapper``; both recorders write ``columns`` and hash ``columns.canonical()``."""
 
     columns: EventColumns
+    data_key: WrappedKey | None = None
+    """A case's first event brings the person's new data key, stored in the same transaction."""
 
     @classmethod
-    def of(cls, columns: EventColumns) -> CaseStoredEvent:
+    def of(cls, columns: EventColumns, data_key: WrappedKey | None = None) -> CaseStoredEvent:
         """The stored event of these columns (the library's fields are taken from them)."""
-        return cls(columns.case_id, columns.version, columns.type, columns.payload, columns)
+        return cls(
+            columns.case_id, columns.version, columns.type, columns.payload, columns, data_key
+        )
 
     @property
     def event_id(self) -> str:
@@ -67,6 +72,17 @@ def access_table_names(events_table_name: str) -> tuple[str, str]:
     """The access log's table and its case index, named beside the events and the log."""
     prefix = events_table_name.removesuffix("events")
     return prefix + "access_log", prefix + "access_cases"
+
+
+def person_keys_table_name(events_table_name: str) -> str:
+    """The table of the persons' wrapped data keys (``domain/personal.py``)."""
+    return events_table_name.removesuffix("events") + "person_keys"
+
+
+def wrapped_key(row: Sequence[Any]) -> WrappedKey:
+    """A key row selected as ``case_id, kek_id, wrapped``."""
+    case_id, kek_id, wrapped = row
+    return WrappedKey(as_uuid(case_id), kek_id, None if wrapped is None else bytes(wrapped))
 
 
 def as_uuid(value: UUID | str) -> UUID:

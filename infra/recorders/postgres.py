@@ -82,6 +82,7 @@ from domain.integrity import (
     verify,
     verify_access,
 )
+from domain.personal import WrappedKey
 from domain.store import LogRecord, Seal
 from infra.recorders.common import (
     ACCESS_COLUMNS,
@@ -99,7 +100,9 @@ from infra.recorders.common import (
     chained,
     log,
     log_table_name,
+    person_keys_table_name,
     sealed,
+    wrapped_key,
 )
 
 RETRIES = 10
@@ -340,7 +343,9 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         self.log_table = log_table_name(events_table_name)
         self.access_table, self.access_cases_table = access_table_names(events_table_name)
+        self.keys_table = person_keys_table_name(events_table_name)
         self.check_identifier_length(self.log_table + "_refuse_change")
+        self.check_identifier_length(self.keys_table + "_guard")
         self.check_identifier_length(self.access_table + "_actor_idx")
         self.lock_key = _lock_key(f"{datastore.schema}.{self.log_table}")
         self.access_lock_key = _lock_key(f"{datastore.schema}.{self.access_table}")
@@ -363,6 +368,8 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             "access_cases": Identifier(self.access_cases_table),
             "access_actor_idx": Identifier(f"{access}_actor_idx"),
             "access_at_idx": Identifier(f"{access}_at_idx"),
+            "keys": Identifier(self.keys_table),
+            "keys_guard": Identifier(f"{self.keys_table}_guard"),
             "key": Literal(self.lock_key),
             "access_key": Literal(self.access_lock_key),
             "genesis": Literal(GENESIS),
@@ -405,6 +412,17 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         self.access_entries_statement = statements["access_entries"]
         self.access_entries_of_case_statement = statements["access_entries_of_case"]
         self.verify_access_statement = statements["verify_access"]
+        self.key_statements = {
+            name: statements[name]
+            for name in (
+                "insert_key",
+                "data_key",
+                "erase_key",
+                "data_keys",
+                "rewrap",
+                "kek_samples",
+            )
+        }
         self.sequencer = GroupSequencer(self)
         self.last_sweep = -math.inf
         self._check_isolation()
@@ -474,9 +492,11 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         """
         if not stored_events:
             return []
-        params = [self._row_params(case_stored(s)) for s in stored_events]
+        stored = [case_stored(s) for s in stored_events]
+        params = [self._row_params(s) for s in stored]
+        keys = [s.data_key for s in stored if s.data_key is not None]
         with self.datastore.get_connection() as conn:
-            if len(params) == 1:
+            if len(params) == 1 and not keys:
                 call = {**params[0], "batch": SEQUENCE_BATCH, "channel": self.channel_name}
                 row = _one(conn.execute(self.append_call, call))
                 if row["log_position"] is not None:
@@ -484,6 +504,11 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 row_ids = [row["event_row"]]
             else:
                 with conn.transaction(), conn.cursor() as curs:
+                    for key in keys:  # a case's first event brings the person's data key
+                        curs.execute(
+                            self.key_statements["insert_key"],
+                            (key.case_id, key.kek_id, key.wrapped),
+                        )
                     curs.executemany(self.insert_row_statement, params, returning=True)
                     row_ids = []
                     while True:
@@ -736,8 +761,9 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         """Let ``role`` record and read, and nothing more: SELECT on the store, INSERT into
         the events table's own columns (not ``row_id`` nor ``tx_id``), no write to the log
         (it sequences through the ``SECURITY DEFINER`` function), SELECT and INSERT on the
-        access log and its case index. The role is created if missing; an existing one keeps
-        its password unless ``password`` is given."""
+        access log and its case index; SELECT, INSERT and UPDATE on the persons' keys (add,
+        erase, rewrap: the triggers refuse the rest). The role is created if missing; an
+        existing one keeps its password unless ``password`` is given."""
         names = {**self.names, "role": Identifier(role)}
 
         def sql(text: str) -> Composed:
@@ -768,13 +794,17 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             curs.execute(
                 sql("GRANT SELECT, INSERT ON {schema}.{access}, {schema}.{access_cases} TO {role}")
             )
+            # the persons' keys: add one, read, erase or rewrap (the triggers refuse the rest)
+            curs.execute(sql("REVOKE ALL ON {schema}.{keys} FROM {role}"))
+            curs.execute(sql("GRANT SELECT, INSERT, UPDATE ON {schema}.{keys} TO {role}"))
 
     @_retried
     def grant_runner(self, role: str, password: str | None = None) -> None:
         """Let ``role``, the projection runner's, read the store and nothing more of it: SELECT
         on the events, the log and its state, EXECUTE on the sequencer function (its reads of
         the log run a sweep through it), USAGE and CREATE on the schema (a rebuild creates the
-        next generation's tables); nothing on the access log, which it does not need. The read
+        next generation's tables), SELECT on the persons' keys (it judges by dates of birth);
+        nothing on the access log, which it does not need. The read
         models are handed over to it afterwards (``caseledger migrate``); the store's tables
         stay the owner's, so it can neither write them nor disable their triggers. The role is
         created if missing; an existing one keeps its password unless ``password`` is given.
@@ -847,6 +877,9 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             curs.execute(
                 sql("REVOKE ALL ON {schema}.{access}, {schema}.{access_cases} FROM {role}")
             )
+            # the persons' keys: read (it judges by dates of birth), never change
+            curs.execute(sql("REVOKE ALL ON {schema}.{keys} FROM {role}"))
+            curs.execute(sql("GRANT SELECT ON {schema}.{keys} TO {role}"))
             curs.execute(
                 "SELECT has_schema_privilege(%(role)s, %(schema)s, 'CREATE') "
                 "AND has_schema_privilege(%(role)s, %(schema)s, 'USAGE') AS ok",
@@ -857,6 +890,51 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                     f"{me['owner']} could not give {role} USAGE and CREATE on schema "
                     f"{self.datastore.schema}: migrate as the schema's owner"
                 )
+
+    # --- the persons' data keys ---
+
+    def _keys(self, name: str, params: Sequence[Any], write: bool = False) -> list[Any]:
+        with self.datastore.transaction(commit=write) as curs:
+            curs.execute(self.key_statements[name], params)
+            if curs.description is None:
+                return [curs.rowcount]
+            return [(r["case_id"], r["kek_id"], r["wrapped"]) for r in curs.fetchall()]
+
+    @_retried
+    def data_key(self, case_id: UUID) -> WrappedKey | None:
+        rows = self._keys("data_key", (case_id,))
+        return wrapped_key(rows[0]) if rows else None
+
+    @_retried
+    def add_data_key(self, key: WrappedKey) -> WrappedKey:
+        self._keys("insert_key", (key.case_id, key.kek_id, key.wrapped), write=True)
+        stored = self.data_key(key.case_id)
+        assert stored is not None
+        return stored
+
+    @_retried
+    def erase_data_key(self, case_id: UUID) -> bool:
+        """Empty the wrapped key. The old row version stays in the table's file until VACUUM
+        reclaims it (never in a dump); ``caseledger keys vacuum`` runs one."""
+        return bool(self._keys("erase_key", (case_id,), write=True)[0])
+
+    @_retried
+    def data_keys(self, after: UUID | None, limit: int) -> list[WrappedKey]:
+        start = after or UUID(int=0)
+        return [wrapped_key(r) for r in self._keys("data_keys", (start, limit))]
+
+    @_retried
+    def rewrap(self, keys: Sequence[WrappedKey]) -> int:
+        with self.datastore.transaction(commit=True) as curs:
+            done = 0
+            for key in keys:
+                curs.execute(self.key_statements["rewrap"], (key.kek_id, key.wrapped, key.case_id))
+                done += curs.rowcount
+            return done
+
+    @_retried
+    def kek_samples(self) -> list[WrappedKey]:
+        return [wrapped_key(r) for r in self._keys("kek_samples", ())]
 
     # --- the access log ---
 
@@ -870,9 +948,11 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
 
         A connection lost before the inserts are sent is retried (``_retried``): the server
         rolls an interrupted transaction back, so nothing was written. One lost after they
-        were sent is not: the commit may have happened, and entries have no key by which a
-        second attempt could be refused, so a retry could record them twice; it is raised as
-        a ``PersistenceError`` saying so.
+        were sent leaves the commit in doubt: the last entry's position is then read on a new
+        connection. Holding this attempt's hash, it was committed (all or none), and the
+        records are answered; holding nothing or another appender's entry, nothing was, and
+        the append is tried again. If that cannot be read either, a ``PersistenceError`` says
+        the entries may or may not be recorded.
         """
         if not entries:
             return []
@@ -896,13 +976,36 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                             self.insert_access_cases_statement, (list(case_ids), list(positions))
                         )
             except (psycopg.OperationalError, psycopg.InterfaceError) as e:
-                if sent:
-                    raise PersistenceError(
-                        f"the connection failed while {len(records)} access entries were being "
-                        f"committed: they may or may not be recorded ({e})"
-                    ) from e
-                raise
+                committed = self._access_committed(records) if sent else False
+                if committed is False:
+                    raise  # nothing was written: try again
+                if committed:
+                    return records
+                raise PersistenceError(
+                    f"the connection failed while {len(records)} access entries were being "
+                    f"committed: they may or may not be recorded ({e})"
+                ) from e
         return records
+
+    def _access_committed(self, records: Sequence[AccessRecord]) -> bool | None:
+        """Whether an append whose commit was in doubt happened: its last entry's position
+        holds its hash; None if that cannot be read now."""
+        last = records[-1]
+        for _ in range(3):
+            try:
+                with self.datastore.get_connection() as conn:
+                    row = conn.execute(
+                        SQL("SELECT hash FROM {schema}.{access} WHERE position = %s").format(
+                            **self.names
+                        ),
+                        (last.position,),
+                    ).fetchone()
+                return row is not None and bytes(row["hash"]) == last.hash
+            except (InterfaceError, OperationalError, psycopg.Error):
+                with contextlib.suppress(Exception):
+                    self.datastore.pool.check()
+                time.sleep(RETRY_SECONDS)
+        return None
 
     @_retried
     def access_entries(

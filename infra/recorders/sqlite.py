@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -36,6 +36,7 @@ from domain.integrity import (
     verify,
     verify_access,
 )
+from domain.personal import WrappedKey
 from domain.store import LogRecord, Seal
 from infra.recorders.common import (
     ACCESS_COLUMNS,
@@ -51,7 +52,9 @@ from infra.recorders.common import (
     case_stored,
     chained,
     log_table_name,
+    person_keys_table_name,
     sealed,
+    wrapped_key,
 )
 
 ACCESS_COLUMN_TYPES = {
@@ -123,11 +126,13 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             f"VALUES ({', '.join('?' * len(STORED_COLUMNS))})"
         )
         self.access_select = ", ".join(f"a.{name}" for name in ACCESS_COLUMNS)
+        self.keys_table = person_keys_table_name(events_table_name)
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
         events, log = self.events_table_name, self.log_table
         access, access_cases = self.access_table, self.access_cases_table
+        keys = self.keys_table
         statements = [
             f"CREATE TABLE IF NOT EXISTS {events} ("
             "row_id INTEGER PRIMARY KEY, "
@@ -163,6 +168,18 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             f"CREATE TABLE IF NOT EXISTS {access_cases} ("
             "case_id TEXT NOT NULL, position INTEGER NOT NULL, "
             "PRIMARY KEY (case_id, position)) WITHOUT ROWID",
+            # the persons' wrapped data keys: erasure empties ``wrapped`` for good
+            f"CREATE TABLE IF NOT EXISTS {keys} ("
+            "case_id TEXT PRIMARY KEY, kek_id TEXT NOT NULL, wrapped BLOB, "
+            "created_at TEXT NOT NULL, erased_at TEXT, "
+            "CHECK ((wrapped IS NULL) = (erased_at IS NOT NULL)))",
+            f"CREATE TRIGGER IF NOT EXISTS {keys}_refuse_delete BEFORE DELETE ON {keys} BEGIN "
+            f"SELECT RAISE(ABORT, '{keys}: DELETE refused (erasure empties wrapped)'); END",
+            f"CREATE TRIGGER IF NOT EXISTS {keys}_refuse_update BEFORE UPDATE ON {keys} "
+            "WHEN OLD.wrapped IS NULL OR NEW.case_id IS NOT OLD.case_id "
+            "OR NEW.created_at IS NOT OLD.created_at BEGIN "
+            f"SELECT RAISE(ABORT, '{keys}: an erased key stays erased, a key stays its case''s'); "
+            "END",
         ]
         for table in (events, log, access, access_cases):
             for operation in ("UPDATE", "DELETE"):
@@ -211,7 +228,10 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         position, sealed = c.fetchone() or (0, GENESIS)
         positions = []
         previous: dict[tuple[str, int], bytes] = {}
-        for columns in (case_stored(s).columns for s in stored_events):
+        for stored in map(case_stored, stored_events):
+            columns = stored.columns
+            if stored.data_key is not None:
+                self._insert_key(c, stored.data_key)
             case_id, version = str(columns.case_id), columns.version
             prev = GENESIS if version == 1 else previous.get((case_id, version - 1))
             if prev is None:
@@ -483,6 +503,77 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             return [access_record(_access_columns(row)) for row in c.fetchall()]
 
     # --- the rest of the store interface (domain.store.Store) ---
+
+    # --- the persons' data keys ---
+
+    def _insert_key(self, c: sqlite3.Cursor, key: WrappedKey) -> None:
+        c.execute(
+            f"INSERT INTO {self.keys_table} (case_id, kek_id, wrapped, created_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (case_id) DO NOTHING",
+            (str(key.case_id), key.kek_id, key.wrapped, utc_text(datetime.now(UTC))),
+        )
+
+    def data_key(self, case_id: UUID) -> WrappedKey | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT case_id, kek_id, wrapped FROM {self.keys_table} WHERE case_id = ?",
+                (str(case_id),),
+            )
+            row = c.fetchone()
+        return wrapped_key(row) if row else None
+
+    def add_data_key(self, key: WrappedKey) -> WrappedKey:
+        with self._write() as c:
+            self._insert_key(c, key)
+        stored = self.data_key(key.case_id)
+        assert stored is not None
+        return stored
+
+    def erase_data_key(self, case_id: UUID) -> bool:
+        """Empty the wrapped key with ``secure_delete`` on (its bytes are overwritten in the
+        file, not just unlinked), then checkpoint the write-ahead log, so that the old page
+        leaves the WAL file too when no reader holds it."""
+        with self._write() as c:
+            c.execute("PRAGMA secure_delete = ON")
+            c.execute(
+                f"UPDATE {self.keys_table} SET wrapped = NULL, erased_at = ? "
+                "WHERE case_id = ? AND wrapped IS NOT NULL",
+                (utc_text(datetime.now(UTC)), str(case_id)),
+            )
+            erased = c.rowcount > 0
+        with self.datastore.get_connection(commit=True) as conn:
+            conn._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return erased
+
+    def data_keys(self, after: UUID | None, limit: int) -> list[WrappedKey]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT case_id, kek_id, wrapped FROM {self.keys_table} "
+                "WHERE wrapped IS NOT NULL AND case_id > ? ORDER BY case_id LIMIT ?",
+                (str(after) if after else "", limit),
+            )
+            return [wrapped_key(row) for row in c.fetchall()]
+
+    def rewrap(self, keys: Sequence[WrappedKey]) -> int:
+        with self._write() as c:
+            done = 0
+            for key in keys:
+                c.execute(
+                    f"UPDATE {self.keys_table} SET kek_id = ?, wrapped = ? "
+                    "WHERE case_id = ? AND wrapped IS NOT NULL",
+                    (key.kek_id, key.wrapped, str(key.case_id)),
+                )
+                done += c.rowcount
+            return done
+
+    def kek_samples(self) -> list[WrappedKey]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT min(case_id), kek_id, NULL FROM {self.keys_table} "
+                "WHERE wrapped IS NOT NULL GROUP BY kek_id"
+            )
+            cases = [as_uuid(row[0]) for row in c.fetchall()]
+        return [k for k in map(self.data_key, cases) if k is not None]
 
     def head(self) -> int:
         with self.datastore.transaction(commit=False) as c:

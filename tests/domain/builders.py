@@ -208,6 +208,12 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
     },
     "PostRehabManagementCompleted": {"certificate_no": "GCN-200"},
     "RelapseRecorded": {"evidence_event_ids": [PRIOR_EVENT_ID], "substances": ["heroin"]},
+    "PersonalDataErased": {"request_reference": "DPO-2026-001", "basis": "Law 91/2025 Art. 16"},
+    "PersonalDataRestricted": {
+        "request_reference": "DPO-2026-001",
+        "basis": "Law 91/2025 Art. 16",
+        "holds": ["case_open"],
+    },
 }
 """Type name -> a minimal valid payload (references point at ``REFERRAL_ID``, ``DOSSIER_ID``,
 ``PRIOR_EVENT_ID``, which ``case_ready_for`` puts in place)."""

@@ -182,6 +182,7 @@ class SlowTransaction:
         stored = ledger.mapper.to_stored_event(case.collect_events()[0])
         self.event_id = stored.event_id  # type: ignore[attr-defined]
         self.params = ledger.recorder._row_params(stored)  # type: ignore[attr-defined]
+        self.key = stored.data_key  # type: ignore[attr-defined]  # the person's, stored with it
         self.started = threading.Event()
         self.thread = threading.Thread(target=self.run)
         self.thread.start()
@@ -194,6 +195,8 @@ class SlowTransaction:
             with psycopg.connect(pg_url()) as conn, psycopg.connect(pg_url()) as watcher:
                 before = self.committed(watcher, schema)
                 conn.execute("SELECT pg_current_xact_id()")  # this transaction starts first
+                key = (self.key.case_id, self.key.kek_id, self.key.wrapped)
+                conn.execute(recorder.key_statements["insert_key"], key)  # type: ignore[attr-defined]
                 conn.execute(recorder.insert_row_statement, self.params)  # type: ignore[attr-defined]
                 self.started.set()
                 deadline = time.monotonic() + 30

@@ -134,6 +134,7 @@ def test_migrate_gives_the_runner_the_read_models_and_the_store_to_read_only(
         "caseledger_log_state",
         "caseledger_access_log",
         "caseledger_access_cases",
+        "caseledger_person_keys",
     }
     assert {found[t] for t in store} == {OWNER}
     read_models = {name for name in found if name not in store}

@@ -129,7 +129,8 @@ def test_each_event_is_stored_with_its_envelope_beside_the_payload(
         occurred_at, recorded_at = map(datetime.fromisoformat, (occurred_at, recorded_at))
     assert occurred_at == entry.occurred_at and recorded_at == entry.recorded_at
     assert actor == '{"id":"officer-17","role":"commune_police","unit":"01.004.00127"}'
-    assert b'"first visit"' in bytes(payload)
+    assert b'"sensitivity":"normal"' in bytes(payload)
+    assert b"first visit" not in bytes(payload)  # personal: stored encrypted
     assert len(bytes(digest)) == 32
 
 
@@ -290,7 +291,8 @@ def test_writes_go_on_while_whole_store_verifications_hold_their_scans_open(
 def test_a_changed_payload_byte_is_detected_and_located(ledger: CaseLedger, db: Database) -> None:
     case_id = case_with_notes(ledger, 3)
     [payload] = db.row(case_id, 2, "payload")
-    altered = bytes(payload).replace(b"visit 0", b"visit 9")
+    altered = bytes(payload).replace(b'"normal"', b'"xormal"')
+    assert altered != bytes(payload)
     m = db.mark
 
     db.run(
@@ -471,7 +473,8 @@ def test_a_case_rewritten_with_recomputed_hashes_is_caught_by_the_log_seal(
     )
     if isinstance(occurred_at, str):
         occurred_at, recorded_at = map(datetime.fromisoformat, (occurred_at, recorded_at))
-    forged = bytes(payload).replace(b"visit 1", b"visit X")
+    forged = bytes(payload).replace(b'"normal"', b'"restricted"')
+    assert forged != bytes(payload)
     digest = spec_hash(
         bytes.fromhex(seals[2].hash),
         {

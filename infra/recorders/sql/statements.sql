@@ -114,3 +114,27 @@ FROM {schema}.{access} a LEFT JOIN (
     SELECT position, array_agg(case_id) AS indexed FROM {schema}.{access_cases} GROUP BY position
 ) i ON i.position = a.position
 ORDER BY a.position
+
+-- name: insert_key
+-- a case's data key, with its first event (in the same transaction), or on its own for a case
+-- recorded before its events were encrypted
+INSERT INTO {schema}.{keys} (case_id, kek_id, wrapped) VALUES (%s, %s, %s)
+ON CONFLICT (case_id) DO NOTHING
+
+-- name: data_key
+SELECT case_id, kek_id, wrapped FROM {schema}.{keys} WHERE case_id = %s
+
+-- name: erase_key
+UPDATE {schema}.{keys} SET wrapped = NULL, erased_at = now()
+WHERE case_id = %s AND wrapped IS NOT NULL
+
+-- name: data_keys
+SELECT case_id, kek_id, wrapped FROM {schema}.{keys}
+WHERE wrapped IS NOT NULL AND case_id > %s ORDER BY case_id LIMIT %s
+
+-- name: rewrap
+UPDATE {schema}.{keys} SET kek_id = %s, wrapped = %s WHERE case_id = %s AND wrapped IS NOT NULL
+
+-- name: kek_samples
+SELECT DISTINCT ON (kek_id) case_id, kek_id, wrapped FROM {schema}.{keys}
+WHERE wrapped IS NOT NULL ORDER BY kek_id, case_id

@@ -95,3 +95,15 @@ CREATE TABLE IF NOT EXISTS {schema}.{access_cases} (
 
 CREATE INDEX IF NOT EXISTS {access_actor_idx} ON {schema}.{access} (actor_id, position);
 CREATE INDEX IF NOT EXISTS {access_at_idx} ON {schema}.{access} (at);
+
+-- The persons' data keys (domain/personal.py), each wrapped by a key-encryption key that is
+-- not in the database (kek_id names it). Erasure empties wrapped and stamps erased_at; the row
+-- stays, so that an erased person is told apart from one who never had a key.
+CREATE TABLE IF NOT EXISTS {schema}.{keys} (
+    case_id uuid PRIMARY KEY,
+    kek_id text NOT NULL,
+    wrapped bytea,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    erased_at timestamptz,
+    CHECK ((wrapped IS NULL) = (erased_at IS NOT NULL))
+);
