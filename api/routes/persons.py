@@ -13,14 +13,15 @@ they have ended erases.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.auth import Access, Guard, actor_of
 from api.deps import LedgerDep, known_query_only
 from api.openapi import problems
+from api.report_pdf import render
 from api.schemas import (
     ErasurePublic,
     ErasureRequest,
@@ -69,18 +70,32 @@ def erase(
 
 
 @router.get(
-    "/{case_id}/report", response_model=PersonReportPublic, responses=problems(401, 404, 422)
+    "/{case_id}/report",
+    response_model=PersonReportPublic,
+    responses={
+        **problems(401, 404, 422),
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+    },
 )
-def report(case_id: UUID, ledger: LedgerDep, access: DataProtection) -> PersonReportPublic:
+def report(
+    case_id: UUID,
+    ledger: LedgerDep,
+    access: DataProtection,
+    format: Annotated[
+        Literal["json", "pdf"],
+        Query(description="`pdf`: a document to hand the person, labelled in Vietnamese"),
+    ] = "json",
+) -> PersonReportPublic | Response:
     """What is held about the person (personal fields decrypted, or ``[erased]``), and every
-    access to their record: who, when, for what purpose. The report's own reading is recorded
-    before it leaves, and appears in the next one."""
+    access to their record: who, when, for what purpose; as JSON, or as a PDF to hand them
+    (``format=pdf``). The report's own reading is recorded before it leaves, and appears in
+    the next one."""
     record = ledger.get_case(case_id)
     outcome = access.case(case_id, reach_of(record.entries))
     state = record.state
     accesses = _accesses(ledger, case_id)
     access.read([case_id], outcome=outcome)
-    return PersonReportPublic(
+    public = PersonReportPublic(
         case_id=case_id,
         pseudonym=ledger.pseudonym(case_id),
         generated_at=datetime.now(UTC),
@@ -101,6 +116,13 @@ def report(case_id: UUID, ledger: LedgerDep, access: DataProtection) -> PersonRe
         ],
         accesses=accesses,
     )
+    if format == "pdf":
+        return Response(
+            render(public.model_dump(mode="json")),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{public.pseudonym}.pdf"'},
+        )
+    return public
 
 
 def _accesses(ledger: CaseLedger, case_id: UUID) -> list[ReportedAccessPublic]:

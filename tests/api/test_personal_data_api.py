@@ -314,3 +314,21 @@ def test_reading_a_case_whose_ciphertext_was_moved_is_a_500_naming_the_field(
     assert "person." in read.json()["detail"]
     assert all(secret not in read.text for secret in SECRETS)
     assert verified["ok"] is False
+
+
+def test_the_persons_report_as_a_pdf_to_hand_them_in_vietnamese(client: TestClient) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    case_id = person_case(client)
+
+    pdf = client.get(f"/v1/persons/{case_id}/report", params={"format": "pdf"}, headers=DPO)
+
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert NAME in text and "Báo cáo dữ liệu cá nhân" in text
+    assert case_id not in text  # the pseudonym names the case on paper
+    assert access_log(client, actor_id="dpo-1", case_id=_id(case_id))  # its reading recorded
