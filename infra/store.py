@@ -38,8 +38,8 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         del common["AGGREGATE_CACHE_MAXSIZE"]
     if settings.store == "sqlite":
         path = settings.database_url.removeprefix("sqlite:///")
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path != ":memory:":  # a directory made here is its owner's alone (the files in it too)
+            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         return {
             **common,
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",

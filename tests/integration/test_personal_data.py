@@ -52,10 +52,13 @@ def _uuid(case_id: str):
 
 def stored_bytes(settings: Settings) -> bytes:
     """Everything the database holds, as an operator or a thief would get it: the raw SQLite
-    files (the write-ahead log included), or a pg_dump of the test's schema."""
+    files (the store's and the read models', write-ahead logs included), or a pg_dump of the
+    test's schema (the read models are in it)."""
     if settings.store == "sqlite":
         path = Path(settings.database_url.removeprefix("sqlite:///"))
-        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        files = [p for p in path.parent.iterdir() if ".sqlite3" in p.name]
+        assert files
+        return b"".join(p.read_bytes() for p in files)
     dump = subprocess.run(
         ["pg_dump", "--dbname", pg_url(), "--schema", settings.database_schema, "--data-only"],
         check=True,
