@@ -9,9 +9,33 @@ append to the end of the last.
     .venv/bin/python bench/append.py --store sqlite --writers 8 --events 2000
     .venv/bin/python bench/append.py --store postgres --writers 8 --events 2000 \\
         [--database-url postgresql://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/append.py --store postgres --writers 1 --events 2000 \\
+        --event note --encryption compare --rounds 3
+
+``--event``: what is appended: ``session`` (``CounsellingSessionHeld``, no personal field, the
+default), ``note`` (``NoteAdded``, whose ``text`` is personal and so encrypted) or ``mix``
+(the two in turn).
+
+``--encryption``: ``on`` (the product: personal fields sealed with the person's data key),
+``off`` or ``compare``. Off exists in this process only, never as a product setting: the
+ledger's vault (``ledger.personal``, the very object its mapper seals and opens with) gets
+pass-through ``seal`` and ``open`` on that one instance, before any case is opened, so no
+data key is made or stored and every payload is stored in plain. ``compare`` runs ``--rounds``
+pairs, on and off, each run on a fresh store, the order swapped every other round; it prints
+each run's figure and, per round, ``encryption_throughput_ratio`` (events/s on / off) and
+``encryption_cost_ratio`` (time per append on / off, the inverse), as a range over the
+rounds and their median, before the final line (then the median of the runs with encryption
+on).
+
+``--recorder stock`` and ``--compare-stock`` run the library's stock recorder, which has no
+table for data keys: the ledger there gets keys (so that ``CaseOpened``, whose person is
+personal, can be recorded at all) and the pass-through vault, so its runs are always
+encryption off; ``--compare-stock`` therefore runs ours with encryption off too (the default
+with it), so that both sides do the same work.
 
 Every run uses a fresh store (a temporary SQLite file, or a new PostgreSQL schema
-``bench_<random>`` dropped at the end). Output is ``key=value`` lines; the last line is always
+``bench_<random>`` dropped at the end) and fresh keys in a temporary directory (never those
+under ``var/``). Output is ``key=value`` lines; the last line is always
 ``events_per_s=<float>`` (tooling parses it). Exit status is 1 if any append failed.
 """
 
@@ -39,6 +63,8 @@ from eventsourcing.persistence import RecordConflictError
 from domain.application import CaseLedger
 from domain.case import NewEvent
 from domain.events import Actor
+from domain.personal import PersonalData
+from infra.keys import load_keys
 from infra.settings import Settings
 from infra.store import build_application, eventsourcing_env
 from projections.notices import Notices
@@ -69,6 +95,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="then run the same work on the stock recorder (fresh schema) and print its figure",
     )
     p.add_argument(
+        "--event",
+        choices=["session", "note", "mix"],
+        default="session",
+        help="CounsellingSessionHeld (no personal field), NoteAdded (personal text) or both",
+    )
+    p.add_argument(
+        "--encryption",
+        choices=["on", "off", "compare"],
+        default=None,
+        help="personal fields sealed (on, the default), passed through in this process only "
+        "(off; the default with the stock recorder), or alternate runs of both (compare)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        metavar="R",
+        help="with --encryption compare: pairs of runs (on, off)",
+    )
+    p.add_argument(
         "--no-reader",
         action="store_true",
         help="do not tail the global log while writing",
@@ -89,40 +135,56 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--database-url is for --store postgres")
     if (args.store_recorder == "stock" or args.compare_stock) and args.store != "postgres":
         p.error("--recorder stock and --compare-stock are for --store postgres")
+    stock = args.store_recorder == "stock" or args.compare_stock
+    if args.encryption is None:
+        args.encryption = "off" if stock else "on"
+    if stock and args.encryption != "off":
+        p.error(
+            "the stock recorder cannot store data keys: --recorder stock and --compare-stock "
+            "run with --encryption off (on both sides)"
+        )
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
     return args
 
 
 @contextmanager
 def fresh_store(args: argparse.Namespace) -> Iterator[tuple[Settings, str]]:
-    """Settings for a store nobody else uses, removed afterwards; and a description of it."""
-    if args.store == "sqlite":
-        tmp = tempfile.mkdtemp(prefix="caseledger-bench-")
-        try:
-            path = os.path.join(tmp, "ledger.sqlite3")
-            yield Settings(environment="test", database_url=f"sqlite:///{path}"), path
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return
-
-    import psycopg
-
-    url = args.database_url or os.environ.get("CASELEDGER_TEST_DATABASE_URL", DEFAULT_PG)
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
+    """Settings for a store nobody else uses, with keys of its own (generated in a temporary
+    directory), all removed afterwards; and a description of the store."""
+    tmp = tempfile.mkdtemp(prefix="caseledger-bench-")
+    keys = {
+        "kek_file": Path(tmp, "kek.json"),
+        "pseudonym_key_file": Path(tmp, "pseudonym.key"),
+    }
     try:
-        yield (
-            Settings(
-                environment="test",
-                database_url=url,
-                database_schema=schema,
-                pool_size=max(10, args.writers + 2),
-            ),
-            f"{url} schema {schema}",
-        )
-    finally:
+        if args.store == "sqlite":
+            path = os.path.join(tmp, "ledger.sqlite3")
+            yield Settings(environment="test", database_url=f"sqlite:///{path}", **keys), path
+            return
+
+        import psycopg
+
+        url = args.database_url or os.environ.get("CASELEDGER_TEST_DATABASE_URL", DEFAULT_PG)
+        schema = f"bench_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield (
+                Settings(
+                    environment="test",
+                    database_url=url,
+                    database_schema=schema,
+                    pool_size=max(10, args.writers + 2),
+                    **keys,
+                ),
+                f"{url} schema {schema}",
+            )
+        finally:
+            with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def opening_event(i: int) -> NewEvent:
@@ -152,6 +214,39 @@ def session_data(i: int) -> dict[str, object]:
     }
 
 
+def note_data(i: int) -> dict[str, object]:
+    return {"text": f"Bench note {i}: visited the family, talked about {TOPICS[i % len(TOPICS)]}"}
+
+
+def new_event(kind: str, i: int, occurred: datetime) -> NewEvent:
+    """Append number ``i`` of ``--event kind``."""
+    if kind == "note" or (kind == "mix" and i % 2 == 0):
+        return NewEvent.parse("NoteAdded", occurred, note_data(i))
+    return NewEvent.parse("CounsellingSessionHeld", occurred, session_data(i))
+
+
+def encryption_off(ledger: CaseLedger) -> None:
+    """Personal fields passed through in plain by this ledger, in this process only: its
+    vault is the object its mapper seals and opens with, so pass-through ``seal`` and ``open``
+    on that instance turn encryption off for everything the ledger writes and reads (no data
+    key is made for a case's first event, so none is stored). Never a product setting."""
+    vault = ledger.personal
+    if vault is None:
+        raise SystemExit("the ledger has no keys: nothing to turn off")
+    vault.seal = _seal_plain  # type: ignore[method-assign]
+    vault.open = _open_plain  # type: ignore[method-assign]
+
+
+def _seal_plain(
+    case_id: object, event_id: str, type_: str, data: dict[str, object], first: bool
+) -> tuple[dict[str, object], None]:
+    return data, None
+
+
+def _open_plain(case_id: object, event_id: str, type_: str, data: object) -> object:
+    return data
+
+
 def count_conflicts(app: CaseLedger) -> list[int]:
     """Count saves that lost a race (append retries them on the freshly loaded case)."""
     counter = [0]
@@ -176,20 +271,39 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
-def build(settings: Settings, recorder: str) -> CaseLedger:
-    """Our application, on our recorder or on the library's stock PostgreSQL recorder."""
+class StockLedger(CaseLedger):
+    """The ledger on the stock recorder, which keeps no data keys (no such table): there is
+    nothing of the store's to check the keys against; its vault is then made pass-through."""
+
+    def check_keys(self) -> None:
+        pass
+
+
+def build(settings: Settings, recorder: str, encrypted: bool) -> CaseLedger:
+    """Our application, on our recorder or on the library's stock PostgreSQL recorder; with
+    encryption off (in this process only) unless ``encrypted``."""
     if recorder == "caseledger":
-        return build_application(settings)
-    env = eventsourcing_env(settings)
-    del env["APPLICATION_RECORDER_TOPIC"]
-    return CaseLedger(env=env)
+        app = build_application(settings)
+    else:
+        assert not encrypted, "the stock recorder cannot store data keys"
+        env = eventsourcing_env(settings)
+        del env["APPLICATION_RECORDER_TOPIC"]
+        keys, _ = load_keys(settings)
+        app = StockLedger(env=env, keys=keys)
+    assert isinstance(app.personal, PersonalData)
+    if not encrypted:
+        encryption_off(app)
+    return app
 
 
 def run(args: argparse.Namespace) -> int:
-    status, figure = run_once(args, args.store_recorder)
+    if args.encryption == "compare":
+        return compare_encryption(args)
+    encrypted = args.encryption == "on"
+    status, figure, _ = run_once(args, args.store_recorder, encrypted)
     if args.compare_stock:
         print("--- stock eventsourcing PostgresApplicationRecorder, same work ---")
-        stock_status, stock = run_once(args, "stock", reader=False)
+        stock_status, stock, _ = run_once(args, "stock", encrypted=False, reader=False)
         print(f"stock_events_per_s={stock:.1f}")
         print(f"ratio_to_stock={figure / stock:.2f}")
         status = status or stock_status
@@ -197,23 +311,58 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def run_once(args: argparse.Namespace, recorder: str, reader: bool = True) -> tuple[int, float]:
+def compare_encryption(args: argparse.Namespace) -> int:
+    """``--rounds`` pairs of runs, encryption on and off, each on a fresh store; the order is
+    swapped every other round so that neither mode always runs first."""
+    status = 0
+    figures: dict[str, list[float]] = {"on": [], "off": []}
+    medians: dict[str, list[float]] = {"on": [], "off": []}
+    for r in range(args.rounds):
+        for mode in ("on", "off") if r % 2 == 0 else ("off", "on"):
+            print(f"--- round {r + 1}, encryption {mode} ---", flush=True)
+            run_status, figure, median = run_once(args, args.store_recorder, encrypted=mode == "on")
+            figures[mode].append(figure)
+            medians[mode].append(median)
+            print(f"encryption_{mode}_events_per_s={figure:.1f}", flush=True)
+            status = status or run_status
+    on, off = figures["on"], figures["off"]
+    throughput = [a / b for a, b in zip(on, off, strict=True)]
+    cost = [b / a for a, b in zip(on, off, strict=True)]
+    print("--- encryption on against off, per round ---")
+    print("events_per_s_on=" + ",".join(f"{x:.1f}" for x in on))
+    print("events_per_s_off=" + ",".join(f"{x:.1f}" for x in off))
+    print(f"encryption_throughput_ratio_range={min(throughput):.3f}-{max(throughput):.3f}")
+    print(f"encryption_throughput_ratio={statistics.median(throughput):.3f}")
+    print(f"encryption_cost_ratio_range={min(cost):.3f}-{max(cost):.3f}")
+    print(f"encryption_cost_ratio={statistics.median(cost):.3f}")
+    latency = [a / b for a, b in zip(medians["on"], medians["off"], strict=True)]
+    print(f"encryption_median_latency_ratio_range={min(latency):.3f}-{max(latency):.3f}")
+    print(f"encryption_median_latency_ratio={statistics.median(latency):.3f}")
+    print(f"events_per_s={statistics.median(on):.1f}")
+    return status
+
+
+def run_once(
+    args: argparse.Namespace, recorder: str, encrypted: bool, reader: bool = True
+) -> tuple[int, float, float]:
+    """Exit status, events/s and the median latency of an append (ms) of one run."""
     with fresh_store(args) as (settings, where):
-        app = build(settings, recorder)
+        app = build(settings, recorder, encrypted)
         try:
             # the tail reads the log through CaseLedger, which only our recorder serves
             tail = reader and not args.no_reader and recorder == "caseledger"
-            return measure(app, settings, args, f"{where}, recorder {recorder}", tail)
+            where = f"{where}, recorder {recorder}, encryption {'on' if encrypted else 'off'}"
+            return measure(app, settings, args, where, tail)
         finally:
             app.close()
 
 
 def measure(
     app: CaseLedger, settings: Settings, args: argparse.Namespace, where: str, tail: bool
-) -> tuple[int, float]:
+) -> tuple[int, float, float]:
     w, n, c = args.writers, args.events, args.cases
     print(f"store={args.store} ({where})")
-    print(f"writers={w} events={n} cases={c}")
+    print(f"writers={w} events={n} cases={c} event={args.event}")
 
     t0 = time.perf_counter()
     case_ids = [app.open_case(opening_event(i), ACTOR).case_id for i in range(c)]
@@ -238,7 +387,7 @@ def measure(
             case_id = case_ids[i % c]  # round-robin: every case gets ~N/C appends
             t = time.perf_counter()
             try:
-                new = NewEvent.parse("CounsellingSessionHeld", occurred, session_data(i))
+                new = new_event(args.event, i, occurred)
                 [recorded] = app.append(case_id, [new], ACTOR)
             except Exception as e:  # a benchmark reports failures, then goes on
                 errors.append(e)
@@ -275,7 +424,8 @@ def measure(
         reader.report(t_start + wall)
     print(f"run_events_per_s={len(done) / wall:.1f}")
     failed = bool(errors) or (reader is not None and not reader.complete)
-    return (1 if failed else 0), len(done) / wall
+    median = statistics.median(done) if done else math.nan
+    return (1 if failed else 0), len(done) / wall, median
 
 
 class Tail:
