@@ -130,20 +130,7 @@ def _accesses(ledger: CaseLedger, case_id: UUID) -> list[ReportedAccessPublic]:
     after = 0
     while True:
         page = ledger.access_entries(case_id=case_id, after=after, limit=1000)
-        for r in page:
-            e = r.entry
-            found.append(
-                ReportedAccessPublic(
-                    at=e.at,
-                    kind=e.kind,
-                    actor_id=e.actor_id,
-                    role=e.role,
-                    unit=e.unit,
-                    purpose=e.purpose,
-                    route=e.route,
-                    outcome=e.outcome,
-                )
-            )
+        found += [ReportedAccessPublic.model_validate(r.entry, from_attributes=True) for r in page]
         if len(page) < 1000:
             return found
         after = page[-1].position
