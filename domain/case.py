@@ -40,6 +40,7 @@ from domain.events import (
     ActingBody,
     Actor,
     Document,
+    EventType,
     LegalBasis,
 )
 from domain.personal import scrubbed
@@ -92,6 +93,7 @@ class NewEvent:
             "document": _validate(Document, document, ("document",)),
             "legal_basis": _validate(LegalBasis, legal_basis, ("legal_basis",)),
         }
+        _check_acting_body(event_type, envelope["acting_body"])
         return cls(
             type=type,
             occurred_at=occurred_at,
@@ -124,6 +126,25 @@ class NewEvent:
             legal_basis=self.legal_basis,
             correlation_id=correlation_id,
             causation_id=causation_id,
+        )
+
+
+def _check_acting_body(event_type: EventType, acting_body: JSON | None) -> None:
+    """A type that names its acting bodies needs one of them (``EventType.acting_bodies``)."""
+    allowed = event_type.acting_bodies
+    if allowed is None:
+        return
+    kind = (acting_body or {}).get("kind")
+    if kind not in allowed:
+        raise InvalidEvent(
+            f"{event_type.name} is the act of a {' or '.join(sorted(allowed))}",
+            [
+                FieldError(
+                    ("acting_body", "kind") if acting_body else ("acting_body",),
+                    f"must be one of {sorted(allowed)}"
+                    + (f", not {kind!r}" if acting_body else ""),
+                )
+            ],
         )
 
 

@@ -203,9 +203,12 @@ BodyKind = Literal[
     "provincial_police",
     "labour_office",
     "justice_office",
+    "district_committee",
     "district_court",
+    "regional_court",
     "provincial_court",
     "procuracy",
+    "regional_procuracy",
     "rehab_facility",
     "ost_clinic",
     "health_facility",
@@ -661,9 +664,15 @@ class EscortedToFacility(Model):
     _aware = field_validator("custody_started_at")(_require_aware)
 
 
+FacilityKind = Literal["public", "private", "reform_school"]
+
+
 class AdmittedToFacility(Model):
     facility: Name
     admission_kind: Literal["compulsory", "voluntary", "interim", "social_protection"]
+    facility_kind: FacilityKind | None = Field(
+        default=None, description="public facility, private facility or reform school (L26-09)"
+    )
 
 
 class Absconded(Model):
@@ -723,6 +732,61 @@ class RelapseRecorded(Model):
     substances: list[Substance] = Field(default_factory=list)
 
 
+# --- Law 120/2025/QH15 (from 1 Jul 2026): moves, electronic monitoring, imprisonment ----------
+
+
+class ResidenceLeft(Model):
+    """The person left the commune to live in another one; ``occurred_at`` is when they left
+    (the 24-hour duties of L26-01 and L26-02 count from it)."""
+
+    to_unit: UnitCode | None = Field(default=None, description="destination commune, if known")
+    notified_by_person: bool = Field(description="the person told the departure commune police")
+
+
+class ArrivalReported(Model):
+    """The person reported to the commune police of their new residence (L26-01)."""
+
+    from_unit: UnitCode
+
+
+class ElectronicMonitoringDecided(Model):
+    """The commune police chief's decision to monitor the person electronically (L26-06)."""
+
+    basis: Literal["voluntary_rehab_home_or_community", "ost", "post_rehab_management"]
+    device_id: Ref
+    starts_on: Date
+    ends_on: Date | None = None
+
+
+class ElectronicMonitoringEnded(Model):
+    reason: Text
+
+
+class DeviceIncidentReported(Model):
+    """The monitoring device was damaged, lost, removed or tampered with (L26-07);
+    ``occurred_at`` is when the report was made, ``happened_at`` when the incident was."""
+
+    kind: Literal["damage", "loss", "removal", "tampering"]
+    reported_by: Literal["person", "monitoring_system", "police", "other"]
+    happened_at: Instant
+
+    _aware = field_validator("happened_at")(_require_aware)
+
+
+class ImprisonmentStarted(Model):
+    """The person began serving a prison sentence (L26-10: the rehab or post-rehab term is
+    suspended meanwhile)."""
+
+    judgment: Name
+    sentence_months: int | None = Field(default=None, ge=1, le=600)
+
+
+class ImprisonmentEnded(Model):
+    """The person left prison; the remainder of a suspended term resumes (L26-10)."""
+
+    released_on: Date
+
+
 # --- personal data (Law 91/2025/QH15): a data subject's requests -----------------------------
 
 LegalHold = Literal["case_open", "open_dossier", "court_procedure", "retention_period"]
@@ -755,6 +819,8 @@ class EventType:
     model: type[Model]
     schema_version: int = 1
     section: str = ""
+    acting_bodies: frozenset[str] | None = None
+    """The kinds of acting body the type allows (``None``: any kind, or none)."""
 
 
 _SECTIONS: dict[str, list[type[Model]]] = {
@@ -834,11 +900,37 @@ _SECTIONS: dict[str, list[type[Model]]] = {
         PostRehabManagementCompleted,
         RelapseRecorded,
     ],
+    "law_120_2025": [
+        ResidenceLeft,
+        ArrivalReported,
+        ElectronicMonitoringDecided,
+        ElectronicMonitoringEnded,
+        DeviceIncidentReported,
+        ImprisonmentStarted,
+        ImprisonmentEnded,
+    ],
     "personal_data": [PersonalDataErased, PersonalDataRestricted],
 }
 
+_COURTS = frozenset({"district_court", "regional_court", "provincial_court"})
+ACTING_BODIES: dict[str, frozenset[str]] = {
+    "ResidenceLeft": frozenset({"commune_police"}),
+    "ArrivalReported": frozenset({"commune_police"}),
+    "ElectronicMonitoringDecided": frozenset({"commune_police"}),
+    "ElectronicMonitoringEnded": frozenset({"commune_police"}),
+    "DeviceIncidentReported": frozenset({"commune_police", "provincial_police"}),
+    "ImprisonmentStarted": _COURTS,
+    "ImprisonmentEnded": frozenset({"commune_police", "provincial_police"}),
+}
+"""The acting bodies of the types Law 120/2025 brought: the commune police chief decides and
+receives the reports (L26-01, L26-02, L26-06, L26-07); a sentence is a court's act. Older
+types accept any kind: whether a body was competent on the event's date is the compliance
+engine's judgement (X25-06), not a refusal."""
+
 CATALOGUE: dict[str, EventType] = {
-    model.__name__: EventType(model.__name__, model, section=section)
+    model.__name__: EventType(
+        model.__name__, model, section=section, acting_bodies=ACTING_BODIES.get(model.__name__)
+    )
     for section, models in _SECTIONS.items()
     for model in models
 }

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from domain.policy import packaged_policy
 from tests.api.test_access_control import HANOI, open_case
-from tests.domain.builders import VALID_PAYLOADS
+from tests.domain.builders import ACTING_BODY_OF, VALID_PAYLOADS
 from tests.tokens import bearer
 
 POLICY = packaged_policy()
@@ -134,6 +134,8 @@ def test_each_role_records_exactly_the_types_the_policy_gives_it(
         if type_ == "CaseOpened":
             continue
         body = {"type": type_, "occurred_at": "2024-06-03T09:00:00+07:00", "data": data}
+        if type_ in ACTING_BODY_OF:
+            body["acting_body"] = {"kind": ACTING_BODY_OF[type_]["kind"], "unit": INSIDE}
         far = client.post(f"/v1/cases/{case_id}/events", json=body, headers=outside)
         near = client.post(f"/v1/cases/{case_id}/events", json=body, headers=inside)
         allowed = type_ in POLICY.roles[role].records

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from domain.case import NewEvent
 from domain.compliance import ComplianceConfig, evaluate
 from domain.state import Entry
-from tests.domain.builders import ACTOR, PERSON, VALID_PAYLOADS
+from tests.domain.builders import ACTING_BODY_OF, ACTOR, PERSON, VALID_PAYLOADS
 
 VN = timezone(timedelta(hours=7))
 DOSSIERS = ("HS-1", "HS-2")
@@ -69,7 +69,8 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
 
 
 def _normalised(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    return NewEvent.parse(event_type, datetime(2024, 1, 1, tzinfo=VN), data).data
+    at = datetime(2024, 1, 1, tzinfo=VN)
+    return NewEvent.parse(event_type, at, data, acting_body=ACTING_BODY_OF.get(event_type)).data
 
 
 PAYLOADS: dict[str, list[dict[str, Any]]] = {

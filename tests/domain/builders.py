@@ -15,7 +15,7 @@ import pytest
 
 from domain.case import Case, NewEvent
 from domain.errors import CaseLedgerError
-from domain.events import Actor
+from domain.events import ACTING_BODIES, Actor
 from domain.state import Entry
 
 VIETNAM = timezone(timedelta(hours=7))
@@ -39,6 +39,12 @@ PRIOR_EVENT_ID = "0b7e3c1a-7d52-4c3e-9d0f-2f9a7f1c0a11"
 """A NoteAdded recorded by ``case_ready_for``: what corrections, voids and evidence cite."""
 
 ACTING_BODY = {"kind": "district_court", "unit": DISTRICT}
+COMMUNE_POLICE = {"kind": "commune_police", "unit": COMMUNE}
+ACTING_BODY_OF = {
+    name: COMMUNE_POLICE if "commune_police" in kinds else ACTING_BODY
+    for name, kinds in ACTING_BODIES.items()
+}
+"""A valid acting body for each type that names the bodies it allows."""
 DOCUMENT = {"number": "12/2024/QĐ-TA", "date": "2024-05-20", "form_no": "Mẫu số 02"}
 LEGAL_BASIS = {"instrument": "Law 73/2021/QH14", "article": "Art 32"}
 
@@ -208,6 +214,21 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
     },
     "PostRehabManagementCompleted": {"certificate_no": "GCN-200"},
     "RelapseRecorded": {"evidence_event_ids": [PRIOR_EVENT_ID], "substances": ["heroin"]},
+    "ResidenceLeft": {"to_unit": OTHER_COMMUNE, "notified_by_person": True},
+    "ArrivalReported": {"from_unit": COMMUNE},
+    "ElectronicMonitoringDecided": {
+        "basis": "post_rehab_management",
+        "device_id": "VT-0042",
+        "starts_on": "2024-02-01",
+    },
+    "ElectronicMonitoringEnded": {"reason": "term ended"},
+    "DeviceIncidentReported": {
+        "kind": "damage",
+        "reported_by": "person",
+        "happened_at": "2024-02-09T18:00:00+07:00",
+    },
+    "ImprisonmentStarted": {"judgment": "45/2024/HS-ST", "sentence_months": 18},
+    "ImprisonmentEnded": {"released_on": "2024-03-01"},
     "PersonalDataErased": {"request_reference": "DPO-2026-001", "basis": "Law 91/2025 Art. 16"},
     "PersonalDataRestricted": {
         "request_reference": "DPO-2026-001",
@@ -236,6 +257,8 @@ def new_event(
     occurred_at: datetime | None = None,
     **envelope: Any,
 ) -> NewEvent:
+    if event_type in ACTING_BODY_OF:
+        envelope.setdefault("acting_body", ACTING_BODY_OF[event_type])
     return NewEvent.parse(
         event_type,
         occurred_at or day(1),

@@ -27,7 +27,7 @@ from builders import (
     walk,
 )
 
-from domain.case import Case
+from domain.case import Case, NewEvent
 from domain.errors import (
     CaseIsClosed,
     CaseIsNotClosed,
@@ -458,3 +458,23 @@ def test_an_occurred_at_before_1900_is_refused():
         record(case, "NoteAdded", occurred_at=early)
 
     assert error.value.errors[0].loc == ("occurred_at",)
+
+
+@pytest.mark.parametrize(
+    "acting_body, field",
+    [(None, "acting_body"), ({"kind": "district_court", "unit": "01.004"}, "acting_body.kind")],
+)
+def test_a_law_120_event_names_the_body_whose_act_it_is(acting_body, field):
+    """An electronic-monitoring decision is the commune police chief's (Law 120/2025 Art 12):
+    without an acting body, or with a court as one, it is refused, naming the field."""
+    with pytest.raises(InvalidEvent) as caught:
+        NewEvent.parse(
+            "ElectronicMonitoringDecided",
+            day(1),
+            VALID_PAYLOADS["ElectronicMonitoringDecided"],
+            acting_body=acting_body,
+        )
+
+    [error] = caught.value.errors
+    assert ".".join(error.loc) == field
+    assert "commune_police" in error.msg
