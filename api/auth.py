@@ -30,8 +30,9 @@ from domain.access import AccessEntry, AccessKind, Outcome
 from domain.application import CaseLedger
 from domain.errors import CaseLedgerError, Forbidden
 from domain.events import CATALOGUE, Actor, pii_paths
-from domain.policy import Capability, Policy, Principal, Reach, within
+from domain.policy import Capability, Policy, Principal, Reach
 from domain.state import CaseState, Entry
+from domain.units import registry
 from infra.tokens import InvalidToken, ProviderUnavailable, TokenVerifier
 
 log = structlog.get_logger("caseledger.access")
@@ -170,8 +171,9 @@ class Access:
     # --- checks ---
 
     def unit(self, unit: str, field: str = "unit") -> None:
-        """The unit asked for must lie in the caller's subtree."""
-        if not within(unit, self.principal.unit):
+        """The unit asked for must lie wholly in the caller's on today's map (an old commune
+        split between the caller's and another is not the caller's to list)."""
+        if not registry().contains(self.principal.unit, unit):
             self.refuse(f"unit {unit} is outside unit {self.principal.unit}'s subtree", field=field)
 
     def case(self, case_id: UUID, reach: Reach) -> Outcome:

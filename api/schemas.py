@@ -13,6 +13,7 @@ from domain.events import (
     CATALOGUE,
     ActingBody,
     CaseOpened,
+    Date,
     Document,
     LegalBasis,
     OccurredAt,
@@ -39,6 +40,12 @@ class _Envelope(BaseModel):
     acting_body: ActingBody | None = None
     document: Document | None = None
     legal_basis: LegalBasis | None = None
+    unit_codes_as_of: Date | None = Field(
+        default=None,
+        description="historical imports only: the event's org-unit codes follow the code list "
+        "in force on this day (e.g. 2025-06-30 for records kept under the pre-reform list "
+        "after 1 Jul 2025); by default, codes must name units on the event's own date",
+    )
 
 
 class CaseOpen(_Envelope, CaseOpened):
@@ -150,6 +157,9 @@ class _RecordedEvent(BaseModel):
     legal_basis: dict[str, Any] | None
     correlation_id: str | None
     causation_id: str | None
+    unit_codes_as_of: str | None = Field(
+        default=None, description="the code list a historical import declared (ISO date)"
+    )
     data: dict[str, Any]
 
     @staticmethod
@@ -335,6 +345,27 @@ class WorstCasePublic(BaseModel):
     )
 
 
+class UnitCountedPublic(BaseModel):
+    code: str
+    name: str | None
+    share: Literal["whole", "part"] = Field(
+        description="whole: all of that unit's territory lies in the report's unit; part: some"
+    )
+
+
+class UnitsCountedPublic(BaseModel):
+    """How the report mapped org units across reforms (1 Jul 2025: districts abolished,
+    communes merged): the codes of the other map it counted as the report's unit."""
+
+    unit: str
+    name: str | None
+    map: Literal["current", "before_reform"] = Field(
+        description="the map that holds the unit: today's, or the one before a reform"
+    )
+    reforms_in_period: list[date] = Field(description="reform days within the period")
+    also_counted: list[UnitCountedPublic]
+
+
 class InspectionReportPublic(_ReadModelPage):
     unit: str
     from_: date = Field(alias="from")
@@ -344,6 +375,7 @@ class InspectionReportPublic(_ReadModelPage):
     by_rule: list[RuleCountPublic]
     by_commune: list[CommuneCountPublic]
     worst_cases: list[WorstCasePublic]
+    units: UnitsCountedPublic
 
     model_config = ConfigDict(populate_by_name=True)
 

@@ -11,7 +11,7 @@ Two choices the catalogue leaves open, made here on purpose:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -42,9 +42,11 @@ from domain.events import (
     Document,
     EventType,
     LegalBasis,
+    unit_paths,
 )
 from domain.personal import scrubbed
 from domain.state import JSON, CaseState, Entry, Envelope, apply_changes, corrected_entry, derive
+from domain.units import local_day, registry
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 PERSONAL_DATA_REQUESTS = frozenset({"PersonalDataErased", "PersonalDataRestricted"})
@@ -62,6 +64,7 @@ class NewEvent:
     acting_body: JSON | None = None
     document: JSON | None = None
     legal_basis: JSON | None = None
+    unit_codes_as_of: str | None = None
 
     @classmethod
     def parse(
@@ -74,8 +77,12 @@ class NewEvent:
         acting_body: ActingBody | dict[str, Any] | None = None,
         document: Document | dict[str, Any] | None = None,
         legal_basis: LegalBasis | dict[str, Any] | None = None,
+        unit_codes_as_of: date | None = None,
     ) -> NewEvent:
-        """Validate ``data`` against the catalogue model for ``type``; raise InvalidEvent."""
+        """Validate ``data`` against the catalogue model for ``type``; raise InvalidEvent.
+        ``unit_codes_as_of``: the day of the code list a historical import declares its
+        org-unit codes follow (the aggregate checks the codes on that day, else on the
+        event's own)."""
         event_type = CATALOGUE.get(type)
         if event_type is None:
             raise InvalidEvent(
@@ -94,11 +101,18 @@ class NewEvent:
             "legal_basis": _validate(LegalBasis, legal_basis, ("legal_basis",)),
         }
         _check_acting_body(event_type, envelope["acting_body"])
+        if unit_codes_as_of is not None and unit_codes_as_of > local_day(occurred_at):
+            raise InvalidEvent(
+                "unit_codes_as_of is after the event",
+                [FieldError(("unit_codes_as_of",), "must be on or before occurred_at's day")],
+            )
+        as_of = unit_codes_as_of.isoformat() if unit_codes_as_of else None
         return cls(
             type=type,
             occurred_at=occurred_at,
             data=payload or {},
             event_id=str(event_id) if event_id else str(uuid4()),
+            unit_codes_as_of=as_of,
             **envelope,
         )
 
@@ -111,6 +125,7 @@ class NewEvent:
             and self.acting_body == entry.acting_body
             and self.document == entry.document
             and self.legal_basis == entry.legal_basis
+            and self.unit_codes_as_of == entry.unit_codes_as_of
         )
 
     def envelope(
@@ -126,7 +141,51 @@ class NewEvent:
             legal_basis=self.legal_basis,
             correlation_id=correlation_id,
             causation_id=causation_id,
+            unit_codes_as_of=self.unit_codes_as_of,
         )
+
+
+def check_unit_codes_in_force(new: NewEvent) -> None:
+    check_unit_codes(new.type, new.data, new.acting_body, new.occurred_at, new.unit_codes_as_of)
+
+
+def check_unit_codes(
+    type_: str,
+    data: JSON,
+    acting_body: JSON | None,
+    occurred_at: datetime,
+    as_of: str | None,
+    loc: tuple[str, ...] = ("data",),
+) -> None:
+    """Every org-unit code of an event names a unit on the event's day (or on the declared
+    ``as_of`` day): problem+json names each field that does not, with the date and what the
+    code named when it was in force. Before 1 Jul 2025, a pre-reform code that no list holds
+    (a commune merged earlier) is accepted: the compliance engine reports it as unknown."""
+    try:
+        day = date.fromisoformat(as_of) if as_of else local_day(occurred_at)
+    except OverflowError:
+        return  # an instant out of the calendar: ``check_not_in_future`` refuses it
+    units = registry()
+    errors = []
+    for path in unit_paths(CATALOGUE[type_].model):
+        value = _at_path(data, path)
+        problem = units.problem(value, day) if isinstance(value, str) else None
+        if problem:
+            errors.append(FieldError((*loc, *path.split(".")), problem))
+    body_unit = (acting_body or {}).get("unit")
+    problem = units.problem(body_unit, day) if isinstance(body_unit, str) else None
+    if problem:
+        where = ("acting_body", "unit") if loc == ("data",) else (*loc, "acting_body")
+        errors.append(FieldError(where, problem))
+    if errors:
+        raise InvalidEvent(f"org-unit code not in force on {day}", errors)
+
+
+def _at_path(data: JSON, path: str) -> Any:
+    value: Any = data
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _check_acting_body(event_type: EventType, acting_body: JSON | None) -> None:
@@ -216,6 +275,7 @@ class Case(Aggregate):
                 "a case opens with CaseOpened", [FieldError(("type",), "must be CaseOpened")]
             )
         check_not_in_future(new.occurred_at, now)
+        check_unit_codes_in_force(new)
         return cls._create(
             Case.Opened,
             id=case_id,
@@ -233,6 +293,7 @@ class Case(Aggregate):
         causation_id: str | None = None,
     ) -> None:
         check_not_in_future(new.occurred_at, now)
+        check_unit_codes_in_force(new)
         self.check_case_accepts(new.type)
         new = self.check_correction_is_valid(new, now)
         self.check_references_resolve(new)
@@ -368,6 +429,16 @@ class Case(Aggregate):
                 )
         corrected = _validate(model, apply_changes(target.data, data_changes), ("data", "changes"))
         assert corrected is not None
+        check_unit_codes(
+            target.type,
+            corrected,
+            changes.get("acting_body", target.acting_body),
+            datetime.fromisoformat(changes["occurred_at"])
+            if "occurred_at" in changes
+            else target.occurred_at,
+            target.unit_codes_as_of,
+            loc=("data", "changes"),
+        )
         for key in data_changes:  # store the normalised values
             head, _, tail = key.partition(".")
             changes[key] = corrected[head][tail] if tail else corrected[head]
@@ -379,6 +450,7 @@ class Case(Aggregate):
             acting_body=new.acting_body,
             document=new.document,
             legal_basis=new.legal_basis,
+            unit_codes_as_of=new.unit_codes_as_of,
         )
 
     # --- state -----------------------------------------------------------------------------

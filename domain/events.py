@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -972,4 +972,29 @@ def pii_paths(model: type[Model], prefix: str = "") -> list[str]:
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, Model):
             paths.extend(pii_paths(annotation, f"{prefix}{name}."))
+    return paths
+
+
+def _is_unit_code(field: Any) -> bool:
+    constraints = [*field.metadata, *_annotated_metadata(field.annotation)]
+    return any(getattr(m, "pattern", None) == UNIT_CODE_PATTERN for m in constraints)
+
+
+def _annotated_metadata(annotation: Any) -> list[Any]:
+    found: list[Any] = list(getattr(annotation, "__metadata__", ()))
+    for arg in get_args(annotation):
+        found += _annotated_metadata(arg)
+    return found
+
+
+def unit_paths(model: type[Model], prefix: str = "") -> list[str]:
+    """Dotted paths of the org-unit code fields of a payload model (nested models included):
+    what write-time validation checks against the unit registry on the event's date."""
+    paths: list[str] = []
+    for name, field in model.model_fields.items():
+        if _is_unit_code(field):
+            paths.append(prefix + name)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Model):
+            paths.extend(unit_paths(annotation, f"{prefix}{name}."))
     return paths

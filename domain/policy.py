@@ -17,6 +17,16 @@ units lies in ``U``'s subtree:
 - **former managing units** (before a ``CaseTransferred``): read only, so that the unit that
   handed a case on can still account for its part of the record, and record nothing more.
 
+Units are compared **on today's map** (``domain/units.py``): a case's codes are read on the
+date they were recorded, the caller's on the newest list, and both stand for the units of
+today's list their territory went into. So a province user today reaches the cases of the
+communes that are now theirs, including those recorded under the pre-July-2025 codes (a
+merged province's old code, ``27`` Bắc Ninh, lies in today's ``24``); a commune user reaches
+the cases recorded under the codes of the old communes that went, wholly or in part, into
+theirs (a split commune's old cases are reachable from each commune that received a part,
+until transferred); a token naming an abolished district stands for the communes its
+territory went into. ``within`` (same-list dotted prefixes) is what the comparison rests on.
+
 A province-level caller reaches every case its communes (and, before July 2025, districts)
 reach. Anything else is out of jurisdiction: refused (403) and the refusal audited, unless an
 emergency grant (break-the-glass) covers that caller and case.
@@ -27,6 +37,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from importlib.resources import files
 from typing import Literal
@@ -35,6 +46,7 @@ from domain.case import NewEvent
 from domain.errors import Forbidden
 from domain.events import CATALOGUE
 from domain.state import Entry
+from domain.units import local_day, registry
 
 Capability = Literal[
     "case",
@@ -49,7 +61,16 @@ Capability = Literal[
 ]
 CAPABILITIES: frozenset[str] = frozenset(Capability.__args__)  # type: ignore[attr-defined]
 CORRECTIONS = frozenset({"EntryCorrected", "EntryVoided"})
-HANDLING_KINDS = frozenset({"district_court", "provincial_court", "procuracy", "rehab_facility"})
+HANDLING_KINDS = frozenset(
+    {
+        "district_court",
+        "regional_court",
+        "provincial_court",
+        "procuracy",
+        "regional_procuracy",
+        "rehab_facility",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -159,37 +180,56 @@ def within(unit: str, ancestor: str) -> bool:
     return unit == ancestor or unit.startswith(ancestor + ".")
 
 
+UnitOn = tuple[str, date | None]
+"""An org-unit code and the day it was recorded for (``None``: its latest version)."""
+
+
+def lies_in(unit: UnitOn, scope: str) -> bool:
+    """Whether the unit (a code as recorded on its day) lies in ``scope`` on today's map."""
+    return registry().lies_in(unit[0], unit[1], scope)
+
+
 @dataclass(frozen=True)
 class Reach:
     """The units through which a case is reached (see the module's docstring)."""
 
-    managing: str
-    handling: frozenset[str] = frozenset()
-    former: frozenset[str] = frozenset()
+    managing: UnitOn
+    handling: frozenset[UnitOn] = frozenset()
+    former: frozenset[UnitOn] = frozenset()
 
     def readable_by(self, unit: str) -> bool:
-        return any(within(u, unit) for u in (self.managing, *self.handling, *self.former))
+        return any(lies_in(u, unit) for u in (self.managing, *self.handling, *self.former))
 
     def recordable_by(self, unit: str) -> bool:
-        return any(within(u, unit) for u in (self.managing, *self.handling))
+        return any(lies_in(u, unit) for u in (self.managing, *self.handling))
 
 
 def reach_of(entries: Iterable[Entry]) -> Reach:
     """A case's reach from its entries (voided ones included: a body that acted and was then
     voided had the case in its hands)."""
-    managing, handling, former = "", set(), set()
+    managing: UnitOn = ("", None)
+    handling: set[UnitOn] = set()
+    former: set[UnitOn] = set()
     for entry in entries:
+        on = _day_of(entry)
         if entry.type == "CaseOpened":
-            managing = entry.data["managing_unit"]
+            managing = (entry.data["managing_unit"], on)
         elif entry.type == "CaseTransferred":
             former.add(managing)
-            managing = entry.data["to_unit"]
+            managing = (entry.data["to_unit"], on)
         elif entry.type == "DossierSentToCourt":
-            handling.add(entry.data["court_unit"])
+            handling.add((entry.data["court_unit"], on))
         body = entry.acting_body
         if body and body.get("kind") in HANDLING_KINDS:
-            handling.add(body["unit"])
+            handling.add((body["unit"], on))
     return Reach(managing, frozenset(handling), frozenset(former - {managing}))
+
+
+def _day_of(entry: Entry) -> date:
+    """The day whose code list the entry's codes follow (a declared list, else its own)."""
+    if entry.unit_codes_as_of:
+        return date.fromisoformat(entry.unit_codes_as_of)
+    return local_day(entry.occurred_at)
 
 
 def authorize_recording(
@@ -220,7 +260,9 @@ def authorize_recording(
             what = f"{new.type} of a {target}" if target else new.type
             raise Forbidden(f"role {role.name} may not record {what}", field="type")
         body = new.acting_body or {}
-        if body.get("kind") in HANDLING_KINDS and not within(principal.unit, body["unit"]):
+        if body.get("kind") in HANDLING_KINDS and not registry().contains(
+            body["unit"], principal.unit
+        ):
             # naming a court, procuracy or facility as the acting body gives it the case:
             # only someone inside that body's territory may say it acted
             raise Forbidden(
@@ -228,7 +270,9 @@ def authorize_recording(
                 "belongs to",
                 field="acting_body",
             )
-        if new.type == "CaseOpened" and not within(new.data["managing_unit"], principal.unit):
+        if new.type == "CaseOpened" and not lies_in(
+            (new.data["managing_unit"], local_day(new.occurred_at)), principal.unit
+        ):
             raise Forbidden(
                 f"managing_unit {new.data['managing_unit']} is outside unit "
                 f"{principal.unit}'s subtree",

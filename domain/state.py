@@ -38,11 +38,17 @@ class Envelope:
     legal_basis: JSON | None = None
     correlation_id: str | None = None
     causation_id: str | None = None
+    unit_codes_as_of: str | None = None
+    """A historical import's declaration: the event's org-unit codes follow the code list in
+    force on this day (ISO date), not the list of its own date. ``None``: its own date."""
 
     def as_json(self) -> JSON:
-        """The envelope as an event stores it (``occurred_at`` as ISO 8601 text)."""
+        """The envelope as an event stores it (``occurred_at`` as ISO 8601 text; a
+        ``unit_codes_as_of`` only when declared, so events without one keep their form)."""
         stored = {name: getattr(self, name) for name in ENVELOPE_FIELDS}
         stored["occurred_at"] = self.occurred_at.isoformat()
+        if stored["unit_codes_as_of"] is None:
+            del stored["unit_codes_as_of"]
         return stored
 
     @staticmethod

@@ -19,14 +19,26 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from itertools import pairwise
+
+VIETNAM = timezone(timedelta(hours=7))
+
+
+def local_day(instant: datetime) -> date:
+    """The calendar day in Vietnam of an instant: the day a code is judged on."""
+    return instant.astimezone(VIETNAM).date()
+
+
+_OLD_SHAPE = re.compile(r"\d{2}\.\d{3}(\.\d{5})?")
+"""District ``01.004`` or commune ``01.004.00127``: a code of the lists before 1 Jul 2025."""
 
 KINDS = frozenset({"whole", "part"})
 """How an old unit went into a new one: all of it (``whole``), or a piece of it (``part``,
@@ -53,6 +65,35 @@ class Unit:
 
 
 @dataclass(frozen=True, slots=True)
+class Area:
+    """What a caseload or report for ``unit`` counts: codes under one of ``prefixes`` (each
+    itself included), and the ``codes`` listed. ``current``: read on today's map (else on the
+    older map that held ``unit``). ``mapped``: the codes of the other map it counts, each
+    ``whole`` (all of its territory lies in the unit) or ``part``."""
+
+    unit: str
+    current: bool
+    prefixes: tuple[str, ...]
+    codes: frozenset[str]
+    mapped: dict[str, str]
+
+    def holds(self, code: str) -> bool:
+        return code in self.codes or any(_within(code, p) for p in self.prefixes)
+
+
+def _span(unit: Unit) -> str:
+    since = f"from {unit.valid_from}" if unit.valid_from else "until"
+    if unit.valid_to is None:
+        return since
+    last = unit.valid_to - timedelta(days=1)
+    return f"{since} to {last}" if unit.valid_from else f"until {last}"
+
+
+def _within(code: str, ancestor: str) -> bool:
+    return code == ancestor or code.startswith(ancestor + ".")
+
+
+@dataclass(frozen=True, slots=True)
 class _Change:
     """One row of a reform's mapping: ``old`` went (wholly or in part) into ``new`` on ``on``."""
 
@@ -72,6 +113,10 @@ class Registry:
             self._versions[u.code].append(u)
             if u.parent:
                 self._children[u.parent].append(u)
+        self._newest = max((u.valid_from for u in units if u.valid_from), default=date.min)
+        self._reforms = tuple(sorted({c.on for c in changes}))
+        self._current: dict[tuple[str, date | None], frozenset[str]] = {}
+        self._areas: dict[str, Area] = {}
         self._by_old: dict[str, list[_Change]] = defaultdict(list)
         self._by_new: dict[str, list[_Change]] = defaultdict(list)
         for c in changes:
@@ -151,6 +196,156 @@ class Registry:
     def known(self, code: str) -> bool:
         """Whether any list, on any date, holds ``code``."""
         return code in self._versions
+
+    def problem(self, code: str, on: date) -> str | None:
+        """Why ``code`` may not be recorded for ``on`` (``None``: it may). A code a list holds
+        that day may; so may, before the newest list, an old-shaped code no list holds (a
+        commune merged away before the baseline: an old record's unit, reported as unknown)."""
+        if self.unit(code, on) is not None:
+            return None
+        versions = self._versions.get(code, [])
+        if not versions:
+            if on < self._newest and _OLD_SHAPE.fullmatch(code):
+                return None
+            return f"{code} names no unit on {on} (no list holds it)"
+        spans = "; ".join(f"{u.name} ({_span(u)})" for u in versions)
+        went = sorted({u.code for u, _ in self.successors(code)} - {code})
+        after = f"; its territory went into {', '.join(went)}" if went else ""
+        return f"{code} names no unit on {on}; it names {spans}{after}"
+
+    # -- the units of today's list a recorded code stands for ----------------------------------
+
+    def current(self, code: str, on: date | None = None) -> frozenset[str]:
+        """The codes of the newest list whose territory the unit ``code`` named on ``on`` went
+        into (``on`` ``None``: the code's latest version). A unit still in force is itself; a
+        merged commune, the commune it went into; a split one, every commune that received a
+        part; a district (a level abolished), what its communes went into. A code no list
+        holds (a commune merged away before 2025) stands for its province only: the nearest
+        code above it that a list holds, taken to province level."""
+        version = self._version(code, on)
+        if version is not None:
+            return self._forward(version)
+        parent = code.rpartition(".")[0]
+        if not parent:
+            return frozenset()
+        return frozenset(c.split(".")[0] for c in self.current(parent, on))
+
+    def lies_in(self, code: str, on: date | None, scope: str) -> bool:
+        """Whether the unit ``code`` named on ``on`` lies, on today's map, in ``scope`` (a code
+        of any list: an old district stands for the communes its territory went into)."""
+        targets = self.current(scope)
+        return any(_within(x, t) for x in self.current(code, on) for t in targets)
+
+    def contains(self, scope: str, code: str, on: date | None = None) -> bool:
+        """Whether all of the unit ``code`` (on ``on``) lies in ``scope`` on today's map: what a
+        caller of unit ``scope`` may ask a caseload or report of ``code`` for."""
+        targets = self.current(scope)
+        here = self.current(code, on)
+        return bool(here) and all(any(_within(x, t) for t in targets) for x in here)
+
+    def area(self, code: str) -> Area:
+        """The codes, of every list, that a caseload or report for ``code`` counts.
+
+        A unit of today's list (``01``, ``01.00004``) is read on today's map: the codes under
+        it, and every older code whose territory went (wholly or in part) into it. A unit only
+        an older list holds (district ``01.001``, quận Ba Đình) is read on that list's map: the
+        codes under it then, and every newer code that received a part of it. ``mapped``
+        names the codes of the other list so counted, with ``whole`` or ``part``."""
+        return self._area(code)
+
+    def latest(self, code: str) -> Unit | None:
+        """The last version of ``code`` any list holds (``None``: none does)."""
+        versions = self._versions.get(code)
+        return versions[-1] if versions else None
+
+    @property
+    def reforms(self) -> tuple[date, ...]:
+        """The days the lists changed."""
+        return self._reforms
+
+    @property
+    def newest(self) -> date:
+        """The first day of the newest list."""
+        return self._newest
+
+    # -- resolution, cached -------------------------------------------------------------------
+
+    def _version(self, code: str, on: date | None) -> Unit | None:
+        versions = self._versions.get(code)
+        if not versions:
+            return None
+        if on is None:
+            return versions[-1]
+        held = next((u for u in versions if u.valid_on(on)), None)
+        if held is not None:
+            return held
+        # a code used outside its validity (a historical import declaring an older list):
+        # the version last in force before ``on``, else the first one
+        before = [u for u in versions if u.valid_to is not None and u.valid_to <= on]
+        return before[-1] if before else versions[0]
+
+    def _forward(self, unit: Unit) -> frozenset[str]:
+        key = (unit.code, unit.valid_from)
+        found = self._current.get(key)
+        if found is None:
+            found = self._current[key] = self._resolve_forward(unit)
+        return found
+
+    def _resolve_forward(self, unit: Unit) -> frozenset[str]:
+        if unit.valid_to is None:
+            return frozenset({unit.code})
+        ends = unit.valid_to
+        went = [c for c in self._by_old.get(unit.code, ()) if c.on == ends]
+        if went:
+            return frozenset().union(*(self._forward(self._at(c.new, ends)) for c in went))
+        carried = self.unit(unit.code, ends)  # the same code carries on (a renaming)
+        if carried is not None:
+            return self._forward(carried)
+        day_before = ends - timedelta(days=1)
+        below = [u for u in self._children.get(unit.code, ()) if u.valid_on(day_before)]
+        return frozenset().union(*(self._forward(u) for u in below))
+
+    def _area(self, code: str) -> Area:
+        found = self._areas.get(code)
+        if found is not None:
+            return found
+        now = self.unit(code, self._newest)
+        prefixes: set[str] = {code}
+        mapped: dict[str, str] = {}
+        if now is not None:  # today's map: older codes that went into it
+            for old, versions in self._versions.items():
+                if any(u.valid_on(self._newest) for u in versions):
+                    continue
+                into = self.current(old)
+                inside = [x for x in into if _within(x, code)]
+                if inside:
+                    mapped[old] = "whole" if len(inside) == len(into) else "part"
+        else:  # an older map: newer codes that received a part of it
+            for new, versions in self._versions.items():
+                if not any(u.valid_on(self._newest) for u in versions):
+                    continue
+                came = self._past(new)
+                inside = [o for o in came if _within(o, code)]
+                if inside:
+                    mapped[new] = "whole" if len(inside) == len(came) else "part"
+        # a mapped code whose whole subtree is mapped too is counted by prefix
+        for other in [c for c in mapped if c.count(".") == 0]:
+            prefixes.add(other)
+        codes = frozenset(c for c in mapped if not any(_within(c, p) for p in prefixes))
+        shown = {c: k for c, k in sorted(mapped.items()) if c in codes or c in prefixes}
+        found = self._areas[code] = Area(
+            code, now is not None, tuple(sorted(prefixes)), codes, shown
+        )
+        return found
+
+    def _past(self, code: str) -> frozenset[str]:
+        """The codes of older lists whose territory went into today's ``code``, at any depth
+        (the communes, and the districts and provinces above them)."""
+        found: set[str] = set()
+        for unit, _kind in self.predecessors(code):
+            found.add(unit.code)
+            found.update(a.code for a in self.ancestors(unit.code, unit.valid_to or self._newest))
+        return frozenset(found)
 
     # -- loading --------------------------------------------------------------------------------
 

@@ -19,8 +19,8 @@ from projections.model import (
     col,
     day,
     exact,
+    in_area,
     passes_at,
-    subtree,
 )
 
 CONTACTS = frozenset({"CounsellingSessionHeld", "HomeVisitMade", "PostRehabCheckIn"})
@@ -98,7 +98,7 @@ def query(
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     """Active cases under ``unit`` (its subtree), most urgent first; and how many in all."""
-    where, params = subtree("managing_unit", unit)
+    where, params = in_area("managing_unit", unit)
     clauses, values = [where, "active"], list(params)
     if assignee is not None:
         clauses.append("assignee_id = ?")

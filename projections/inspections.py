@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
+from domain.units import registry
 from projections.db import ViewDatabase, as_json
-from projections.model import CaseView, ReadModel, Row, Table, col, day, exact, subtree
+from projections.model import CaseView, ReadModel, Row, Table, col, day, exact, in_area
 
 FINDINGS = Table(
     "caseledger_findings",
@@ -85,7 +86,7 @@ def _where(
     status: str | None = None,
     case_id: str | None = None,
 ) -> tuple[str, list[Any]]:
-    where, params = subtree("managing_unit", unit)
+    where, params = in_area("managing_unit", unit)
     clauses, values = [where], list[Any](params)
     for clause, value in (
         ("detected_on >= ?", start and start.isoformat()),
@@ -155,6 +156,29 @@ def report(db: ViewDatabase, unit: str, start: date, end: date, worst: int = 10)
         "by_rule": by_rule,
         "by_commune": by_commune,
         "worst_cases": worst_cases,
+        "units": units_counted(unit, start, end),
+    }
+
+
+def units_counted(unit: str, start: date, end: date) -> dict[str, Any]:
+    """How the report mapped units: the unit on the map that holds it (today's, or the older
+    one), the reforms its period spans, and the codes of the other map it counted, each
+    ``whole`` or ``part`` (a split commune's findings are counted wholly in each unit that
+    received a part of it: the record does not say on which side of the new boundary the
+    person lived)."""
+    units = registry()
+    area = units.area(unit)
+    named = units.unit(unit, units.newest) if area.current else units.latest(unit)
+    spans = [r.isoformat() for r in units.reforms if start < r <= end]
+    return {
+        "unit": unit,
+        "name": named.name if named else None,
+        "map": "current" if area.current else "before_reform",
+        "reforms_in_period": spans,
+        "also_counted": [
+            {"code": code, "name": n.name if (n := units.latest(code)) else None, "share": share}
+            for code, share in area.mapped.items()
+        ],
     }
 
 

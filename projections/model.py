@@ -24,6 +24,7 @@ from domain.compliance import ComplianceConfig, Evaluation, evaluate
 from domain.compliance.engine import Judgement
 from domain.compliance.spec import VN
 from domain.state import CaseState, Entry, derive, effective_entries
+from domain.units import registry
 from projections.db import stamp
 
 Row = tuple[Any, ...]
@@ -210,3 +211,23 @@ def subtree(column: str, unit: str) -> tuple[str, tuple[str, ...]]:
     """SQL for "``column`` is ``unit`` or a unit under it" that an index on ``column`` serves
     (codes under ``01.004`` sort between ``01.004.`` and ``01.004/``)."""
     return f"({column} = ? OR ({column} >= ? AND {column} < ?))", (unit, unit + ".", unit + "/")
+
+
+def in_area(column: str, unit: str) -> tuple[str, tuple[str, ...]]:
+    """SQL for "``column`` holds a code, of any list, that ``unit``'s area counts"
+    (``Registry.area``): a caseload or report for today's ``01.00004`` also counts the cases
+    recorded under the old communes that went into it, and one for the old district ``01.001``
+    the cases recorded since under the communes that received a part of it. The rows keep the
+    codes they were recorded with; the mapping is applied here, so a later reform (new data
+    files) needs no rebuild."""
+    area = registry().area(unit)
+    clauses: list[str] = []
+    params: list[str] = []
+    for prefix in area.prefixes:
+        where, values = subtree(column, prefix)
+        clauses.append(where)
+        params += values
+    if area.codes:
+        clauses.append(f"{column} IN ({', '.join('?' * len(area.codes))})")
+        params += sorted(area.codes)
+    return "(" + " OR ".join(clauses) + ")", tuple(params)

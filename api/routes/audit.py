@@ -19,7 +19,7 @@ from api.schemas import (
 )
 from domain.events import Instant
 from domain.integrity import Problem
-from domain.policy import reach_of, within
+from domain.policy import lies_in, reach_of
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(known_query_only)])
 
@@ -98,7 +98,7 @@ def read_access_log(
     )
     next_after = records[-1].position if records else after
     if case_id is None:
-        records = [r for r in records if within(r.entry.unit, access.principal.unit)]
+        records = [r for r in records if lies_in((r.entry.unit, None), access.principal.unit)]
         outcome = "allowed"
     entries = [AccessEntryPublic.of(r) for r in records]
     access.read([case_id] if case_id else [], outcome=outcome)

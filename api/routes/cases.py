@@ -75,6 +75,7 @@ def _new_event(body: EventAppend | BatchEvent) -> NewEvent:
         acting_body=body.acting_body,
         document=body.document,
         legal_basis=body.legal_basis,
+        unit_codes_as_of=body.unit_codes_as_of,
     )
 
 
@@ -110,6 +111,7 @@ def open_case(
         acting_body=body.acting_body,
         document=body.document,
         legal_basis=body.legal_basis,
+        unit_codes_as_of=body.unit_codes_as_of,
     )
     _authorizer(access)([], [new])
     recorded = ledger.open_case(

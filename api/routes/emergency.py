@@ -27,7 +27,7 @@ from api.schemas import (
 from domain.access import AccessRecord
 from domain.application import CaseLedger
 from domain.errors import CaseNotFound, Conflict
-from domain.policy import reach_of, within
+from domain.policy import lies_in, reach_of
 
 router = APIRouter(
     prefix="/v1/access/emergency", tags=["audit"], dependencies=[Depends(known_query_only)]
@@ -61,7 +61,7 @@ def grant(
         detail={
             "reason": body.reason,
             "expires_at": expires.isoformat(),
-            "case_unit": reach.managing,
+            "case_unit": reach.managing[0],
         },
     )
     [record] = ledger.access_entries(after=position - 1, limit=1)
@@ -80,7 +80,7 @@ def list_grants(
     grants = [
         g
         for g in ledger.access_entries(kinds=["emergency_grant"], after=after, limit=100_000)
-        if within(str(g.entry.detail["case_unit"]), access.principal.unit)
+        if lies_in((str(g.entry.detail["case_unit"]), None), access.principal.unit)
     ]
     reviews = _reviews(ledger)
     wanted = [

@@ -9,9 +9,11 @@ applied. It returns
   have not happened (pending, or missing once their due date has passed);
 - the findings: rule, legal basis, severity, evidence event ids, due date, open or resolved.
 
-Each rule is judged only for anchors dated within its regime, so a case that straddles 2022 or
-February 2023 is judged step by step by the rule in force for each step. Rules of confidence R
-are off unless enabled in ``ComplianceConfig``; their findings are marked unverified.
+Each rule is judged only for anchors dated within its regime, so a case that straddles 2022,
+February 2023, March or July 2025 or July 2026 is judged step by step by the rule in force for
+each step. Rules of confidence R are off unless enabled in ``ComplianceConfig``; their findings
+are marked unverified. A rule whose basis may have been superseded (``Rule.superseded_from``)
+says so in the findings on anchors from that day.
 """
 
 from __future__ import annotations
@@ -188,6 +190,8 @@ def _judge_deadline(
         if isinstance(start, datetime) and limit.unit != "h":
             start = local_day(start)
         due = cal.due(start, limit.amount, limit.unit)
+        if check.lapses_on is not None and _as_day(due) >= check.lapses_on:
+            continue  # the step ceased to exist before it fell due
         later = [e for e in ctx.find(check.expect, anchor, check.same) if _after(e, anchor)]
         if check.unless is not None:
             stop = [
@@ -220,6 +224,7 @@ def _judge_deadline(
                         f"done {_show(done_at)})",
                         due=due,
                         resolved_on=local_day(done.occurred_at),
+                        anchor=anchor,
                     )
                 )
             continue
@@ -253,6 +258,7 @@ def _judge_deadline(
                     + (f"; {answered[0].type} recorded instead" if answered else ""),
                     due=due,
                     resolved_on=local_day(answered[0].occurred_at) if answered else None,
+                    anchor=anchor,
                 )
             )
 
@@ -274,6 +280,7 @@ def _judge_requires(rule: Rule, check: Requires, ctx: Context, findings: list[Fi
                     "open",
                     local_day(event.occurred_at),
                     f"{event.type} without an earlier {' or '.join(check.prior.types)}",
+                    anchor=event,
                 )
             )
 
@@ -285,7 +292,14 @@ def _judge_check(rule: Rule, check: Check, ctx: Context, findings: list[Finding]
         problem = check.test(event, ctx)
         if problem:
             findings.append(
-                _finding(rule, (event.event_id,), "open", local_day(event.occurred_at), problem)
+                _finding(
+                    rule,
+                    (event.event_id,),
+                    "open",
+                    local_day(event.occurred_at),
+                    problem,
+                    anchor=event,
+                )
             )
 
 
@@ -382,7 +396,14 @@ def _finding(
     detail: str,
     due: date | datetime | None = None,
     resolved_on: date | None = None,
+    anchor: Entry | None = None,
 ) -> Finding:
+    if (
+        rule.superseded_from is not None
+        and anchor is not None
+        and local_day(anchor.occurred_at) >= rule.superseded_from
+    ):
+        detail = f"{detail} [basis possibly superseded]"
     if rule.unverified:
         detail = f"{detail} [unverified legal basis]"
     return Finding(

@@ -50,12 +50,42 @@ class Regime:
         )
 
 
-PRE22 = Regime("PRE22", ends=date(2022, 1, 1))
-LAW73 = Regime("22+", starts=date(2022, 1, 1))
+LAW73_FROM = date(2022, 1, 1)
+MPS_TAKEOVER = date(2025, 3, 1)
+"""Decree 02/2025, JC 03/2025: the police run rehab; district police and Labour offices go."""
+TWO_TIER = date(2025, 7, 1)
+"""Resolution 202/2025/QH15, Res. 81/2025/UBTVQH15: no districts; regional courts."""
+LAW120_FROM = date(2026, 7, 1)
+"""Law 120/2025/QH15 amending the drug law."""
+
+PRE22 = Regime("PRE22", ends=LAW73_FROM)
+LAW73 = Regime("22+", starts=LAW73_FROM)
 ALWAYS = Regime("both")
 CT_PL09 = Regime("CT-PL09", ends=date(2023, 2, 1))
 CT_PL03 = Regime("CT-PL03", starts=date(2023, 2, 1))
 CT_PL01 = Regime("CT-PL01", starts=date(2022, 3, 24))
+
+LAW73_TO_25A = Regime("22+", starts=LAW73_FROM, ends=MPS_TAKEOVER)
+"""A Law 73 rule the 2025 reorganisation ended (its actor or step no longer exists)."""
+LAW73_TO_26 = Regime("22+", starts=LAW73_FROM, ends=LAW120_FROM)
+"""A Law 73 rule that Law 120/2025 replaced."""
+R25A = Regime("25A", starts=MPS_TAKEOVER, ends=TWO_TIER)
+R25B = Regime("25B", starts=TWO_TIER, ends=LAW120_FROM)
+R26 = Regime("26", starts=LAW120_FROM)
+FROM_25A = Regime("25A+", starts=MPS_TAKEOVER)
+"""In force from 1 Mar 2025 on (25A, 25B and 26)."""
+FROM_25B = Regime("25B+", starts=TWO_TIER)
+"""In force from 1 Jul 2025 on (25B and 26)."""
+
+PERIODS: tuple[Regime, ...] = (
+    PRE22,
+    LAW73_TO_25A,
+    R25A,
+    R25B,
+    R26,
+)
+"""The five periods the rulebook is described by (``domain/compliance/README.md``): each rule
+is judged in the periods its regime overlaps."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +147,10 @@ class Deadline:
     or_else: Match | None = None
     """The consequence the law attaches to a missed step (e.g. a violation record): once it is
     recorded, the missed step's finding is resolved rather than open."""
+    lapses_on: date | None = None
+    """The day the expected step ceased to exist in law (its actor was abolished): an anchor
+    whose due date falls on or after it is not judged, for the step could no longer be taken
+    (e.g. a dossier served before 1 Mar 2025 whose Labour-office step fell due after it)."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +196,10 @@ class Rule:
     when: When = field(default_factory=When)
     regime_by: Literal["anchor", "court_acceptance"] = "anchor"
     """Court-stage rules follow the ordinance in force on the dossier's acceptance date."""
+    superseded_from: date | None = None
+    """From this day its basis may have been superseded (L26-13: a decree deadline after
+    Law 120/2025, whose implementing decree was not read): findings on anchors dated on or
+    after it say "[basis possibly superseded]"."""
 
     @property
     def unverified(self) -> bool:

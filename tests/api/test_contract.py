@@ -19,7 +19,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import schemathesis
@@ -33,6 +34,7 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.schemas import APIOperation
 
 from api.app import create_app
+from domain.events import ACTING_BODIES
 from infra.settings import Settings
 from tests.api.identity import IDENTITY
 
@@ -128,7 +130,15 @@ def exercise(
 def within_cross_field_rules(case: schemathesis.Case, head: int) -> None:
     """Rules between a value and the state or another field, which a schema cannot say and the
     API answers 422 by design: ``min_position`` no further than the log head, ``from`` no later
-    than ``to``. Positive cases are kept inside them; negative ones break them anyway."""
+    than ``to``, org-unit codes naming units on the event's date (and a declared code list no
+    later than it). Positive cases are kept inside them; negative ones break them anyway."""
+    body = case.body if isinstance(case.body, dict) else {}
+    for event in [body, *(e for e in body.get("events", []) if isinstance(e, dict))]:
+        kinds = ACTING_BODIES.get(str(event.get("type")))
+        if kinds:  # the types of Law 120/2025 name the bodies whose acts they are
+            event["acting_body"] = {"kind": min(kinds), "unit": "01"}
+        if isinstance(event.get("occurred_at"), str):
+            on_the_map(event, event["occurred_at"])
     query = case.query
     if not isinstance(query, dict):
         return
@@ -138,3 +148,32 @@ def within_cross_field_rules(case: schemathesis.Case, head: int) -> None:
     start, end = query.get("from"), query.get("to")
     if isinstance(start, str) and isinstance(end, str) and start > end:
         query["from"], query["to"] = end, start
+
+
+def on_the_map(body: dict[str, Any], occurred_at: str) -> None:
+    """Put every org-unit code of a generated event on the map of its date: the commune of the
+    test identity (Việt Hưng, Long Biên: ``01.004.00127`` before 1 Jul 2025, ``01.00127``
+    since). A declared code list later than the event goes."""
+    try:
+        day = datetime.fromisoformat(occurred_at).astimezone(timezone(timedelta(hours=7))).date()
+    except ValueError:
+        return
+    code = "01.004.00127" if day < date(2025, 7, 1) else "01.00127"
+    as_of = body.get("unit_codes_as_of")
+    if isinstance(as_of, str) and as_of > day.isoformat():
+        del body["unit_codes_as_of"]
+    elif isinstance(as_of, str):
+        code = "01.004.00127" if as_of < "2025-07-01" else "01.00127"
+
+    def visit(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key.endswith("unit") and isinstance(item, str):
+                    value[key] = code
+                else:
+                    visit(item)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+
+    visit(body)

@@ -15,6 +15,7 @@ before an event does not see it. ``data`` is merged over a typical payload of th
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from uuid import uuid4
@@ -22,8 +23,9 @@ from uuid import uuid4
 from domain.case import Case, NewEvent
 from domain.compliance import ComplianceConfig, Evaluation, Finding, Step, evaluate
 from domain.compliance.engine import Judgement
-from domain.events import Actor
+from domain.events import CATALOGUE, Actor, unit_paths
 from domain.state import Entry
+from domain.units import local_day, registry
 
 VN = timezone(timedelta(hours=7))
 
@@ -109,6 +111,30 @@ def as_of(when: str | datetime) -> datetime:
     return instant(when)
 
 
+def unit_on(code: str, when: datetime) -> str:
+    """``code``, or on and after 1 Jul 2025 (when the pre-reform codes ended) the first unit
+    of today's list its territory went into: so the scenarios' Long Biên codes stay valid on
+    every date without each test spelling the reform out."""
+    units = registry()
+    day = local_day(when)
+    if units.unit(code, day) is not None or not units.known(code):
+        return code
+    return min(units.current(code, day))
+
+
+def on_the_map(type_: str, data: dict[str, Any], when: datetime) -> dict[str, Any]:
+    """``data`` with each org-unit code (``unit_paths``) put on the map of ``when``."""
+    data = copy.deepcopy(data)
+    for path in unit_paths(CATALOGUE[type_].model):
+        *head, last = path.split(".")
+        holder: Any = data
+        for key in head:
+            holder = holder.get(key) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and isinstance(holder.get(last), str):
+            holder[last] = unit_on(holder[last], when)
+    return data
+
+
 class Scenario:
     """One person's case, grown event by event in the order things were recorded."""
 
@@ -149,10 +175,13 @@ class Scenario:
         """Record ``type_`` happening at the clock; ``name`` it to find its id with ``id()``."""
         assert self.clock is not None, "call .at(...) first"
         now = instant(recorded) if recorded is not None else self.clock
-        payload = {**TYPICAL.get(type_, {}), **(data or {})}
+        payload = on_the_map(type_, {**TYPICAL.get(type_, {}), **(data or {})}, self.clock)
+        if body is not None:
+            body = {**body, "unit": unit_on(body["unit"], self.clock)}
         new = NewEvent.parse(type_, self.clock, payload, acting_body=body)
         if self.case is None:
             opening = {"person": self.person, "source": "detection", "managing_unit": COMMUNE}
+            opening = on_the_map("CaseOpened", opening, self.clock)
             self.case = Case.open(
                 uuid4(), NewEvent.parse("CaseOpened", self.clock, opening), OFFICER, now
             )

@@ -4,8 +4,9 @@ Entries are built directly (``Entry`` is a plain frozen dataclass), so the gener
 beyond what the aggregate lets through in one respect only: the order. Payloads are valid (each
 variant passes ``NewEvent.parse``), references point at dossiers and referrals of the same
 small pool, corrections and voids target other entries of the record; but ``occurred_at`` and
-``recorded_at`` are drawn independently of the version order, from 2018 to 2025, in Vietnam
-time or UTC.
+``recorded_at`` are drawn independently of the version order, from 2018 to 2027 (so every
+regime is met: PRE22, 22+, 25A, 25B and 26), in Vietnam time or UTC. The acting bodies include
+those abolished in 2025 and the regional courts that replaced the district courts.
 """
 
 from __future__ import annotations
@@ -63,7 +64,27 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "CourtDecisionTookEffect": [{"effective_on": "2019-12-31"}],
     "ExecutionDeferred": [{"kind": "exempted"}],
     "TermAdjusted": [{"kind": "exemption", "months": None}, {"months": 9}],
-    "PostRehabManagementDecided": [{"starts_on": "2020-01-01", "ends_on": "2020-07-01"}],
+    "PostRehabManagementDecided": [
+        {"starts_on": "2020-01-01", "ends_on": "2020-07-01"},
+        {"starts_on": "2026-07-10", "ends_on": "2027-07-10"},
+    ],
+    "VoluntaryTreatmentDecided": [{"planned_months": 24}, {"planned_months": 36, "setting": "ost"}],
+    "AdmittedToFacility": [
+        {"facility_kind": "private"},
+        {"facility_kind": "reform_school", "admission_kind": "voluntary"},
+        {"facility_kind": "public", "admission_kind": "interim"},
+    ],
+    "ResidenceLeft": [{"to_unit": None, "notified_by_person": False}],
+    "ElectronicMonitoringDecided": [
+        {"basis": "ost"},
+        {"basis": "voluntary_rehab_home_or_community"},
+    ],
+    "DeviceIncidentReported": [
+        {"kind": "tampering", "reported_by": "monitoring_system"},
+        {"kind": "loss", "happened_at": "2026-08-01T08:00:00+07:00"},
+    ],
+    "ImprisonmentEnded": [{"released_on": "2026-12-01"}],
+    "Absconded": [{"phase": "interim"}],
 }
 """Besides ``VALID_PAYLOADS``, payloads that reach other branches of the rules."""
 
@@ -83,12 +104,23 @@ PAYLOADS: dict[str, list[dict[str, Any]]] = {
 TYPES = sorted(t for t in PAYLOADS if t not in ("CaseOpened", "EntryCorrected", "EntryVoided"))
 
 instants = st.datetimes(
-    min_value=datetime(2018, 6, 1), max_value=datetime(2025, 6, 30), timezones=st.just(VN)
+    min_value=datetime(2018, 6, 1), max_value=datetime(2027, 12, 31), timezones=st.just(VN)
 ) | st.datetimes(
     min_value=datetime(2018, 6, 1),
-    max_value=datetime(2025, 6, 30),
+    max_value=datetime(2027, 12, 31),
     timezones=st.just(UTC),
 )
+ACTING_BODIES = [
+    None,
+    {"kind": "commune_police", "unit": "01.004.00127"},
+    {"kind": "commune_committee", "unit": "01.004.00127"},
+    {"kind": "district_police", "unit": "01.004"},
+    {"kind": "labour_office", "unit": "01.004"},
+    {"kind": "district_court", "unit": "01.004"},
+    {"kind": "regional_court", "unit": "01"},
+    {"kind": "provincial_court", "unit": "01"},
+    {"kind": "regional_procuracy", "unit": "01"},
+]
 
 
 def story_days(start: datetime) -> st.SearchStrategy[datetime]:
@@ -148,9 +180,7 @@ def records(draw: st.DrawFn, max_events: int = 40) -> list[Entry]:
         else:
             event_type = draw(st.sampled_from(TYPES))
         occurred = draw(st.one_of(story_days(start), story_days(start), instants))
-        acting_body = draw(
-            st.sampled_from([None, {"kind": "commune_police", "unit": "01.004.00127"}])
-        )
+        acting_body = draw(st.sampled_from(ACTING_BODIES))
         entries.append(
             Entry(
                 event_id=f"e{version}",

@@ -234,20 +234,23 @@ def test_2022_decision_is_not_judged_by_the_decree_221_limitation_rule():
     assert findings(case.entries, "2022-06-30", "O4") == []
 
 
-def test_the_limitation_since_2022_is_an_unverified_rule_off_unless_enabled():
+def test_the_limitation_since_2022_is_judged_by_x25_10_not_by_the_retired_c9():
+    # C9 (R) was the placeholder of LXLVPHC Art 6's 3 months; X25-10 (S) replaced it.
     case = used_then_dossier("2022-03-01 22:00", "2022-03-08 09:00")
     court_decides(case, "2022-06-15 15:00", months=18)
 
-    by_default = judge(case.entries, "2022-06-30")
-    enabled = evaluate(
-        case.entries, by_default.as_of, ComplianceConfig(enabled_unverified=frozenset({"C9"}))
+    evaluation = evaluate(
+        case.entries,
+        judge(case.entries, "2022-06-30").as_of,
+        ComplianceConfig(enabled_unverified=frozenset({"C9"})),
     )
 
-    assert [f for f in by_default.findings if f.rule_id == "C9"] == []
-    [finding] = [f for f in enabled.findings if f.rule_id == "C9"]
-    assert finding.unverified
-    assert "unverified legal basis" in finding.detail
+    assert [f for f in evaluation.findings if f.rule_id == "C9"] == []
+    [finding] = [f for f in evaluation.findings if f.rule_id == "X25-10"]
+    assert (finding.confidence, finding.regime) == ("S", "22+")
+    assert not finding.unverified
     assert finding.evidence_event_ids == (case.id("decision"),)
+    assert "(2022-03-01)" in finding.detail
 
 
 # --- O7: before 2022, post-rehab management for 1 to 2 years ----------------------------------

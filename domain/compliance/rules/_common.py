@@ -6,8 +6,26 @@ from datetime import date, datetime
 
 from domain.compliance.calendar import add_months
 from domain.compliance.context import Context
-from domain.compliance.spec import local_day, on
+from domain.compliance.spec import MPS_TAKEOVER, TWO_TIER, local_day, on
 from domain.state import Entry
+
+ABOLISHED: dict[str, date] = {
+    "district_police": MPS_TAKEOVER,
+    "labour_office": MPS_TAKEOVER,
+    "district_committee": TWO_TIER,
+    "district_court": TWO_TIER,
+}
+"""Acting bodies that ceased to exist, and the day they did (X25-06): district police and the
+Labour offices on 1 Mar 2025 (Decree 02/2025, JC 03/2025); district committees and district
+courts on 1 Jul 2025 (Res. 202/2025/QH15, Res. 81/2025/UBTVQH15)."""
+
+DETECTED_USE = on(
+    "DrugUseDetected",
+    "DrugTestRecorded",
+    "ViolationRecorded",
+    where=lambda e: e.type != "DrugTestRecorded" or e.data["result"] == "positive",
+)
+"""What counts as the last violation for the limitation of compulsory rehab (O4, X25-10)."""
 
 
 def day(entry: Entry) -> date:
@@ -39,6 +57,14 @@ def same_dossier_before(ctx: Context, type_: str, entry: Entry) -> list[Entry]:
 
 def body_kind(entry: Entry) -> str | None:
     return (entry.acting_body or {}).get("kind")
+
+
+def abolished_body(entry: Entry) -> str | None:
+    """The kind of the entry's acting body if that body no longer existed on its day (X25-06
+    says so: the rules about who acts then stay silent, so one event draws one finding)."""
+    kind = body_kind(entry)
+    gone = ABOLISHED.get(kind or "")
+    return kind if gone is not None and day(entry) >= gone else None
 
 
 def compulsory_stay_before(ctx: Context, entry: Entry) -> Entry | None:

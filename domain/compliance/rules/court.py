@@ -2,21 +2,35 @@
 
 Court rules follow the ordinance in force on the dossier's acceptance date (PL03 Art 44), so a
 case accepted under PL 09/2014 keeps being judged by it (whose deadlines are unverified: K16).
+
+Ordinance 08/2025 amended both ordinances for the regional courts from 1 Jul 2025, and its text
+was not read (delta X25-04: "deadlines unchanged" is R). So the deadline rules (K2, K5, K6,
+K10, K13) judge dossiers accepted before 1 Jul 2025 as before, and those accepted from that day
+only as unverified rules of the same id, off by default (``_assumed_unchanged``). Who acts from
+that day is X25-04 and X25-05 (``reform2025``); K1 (the district court) and K7 end then.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from domain.compliance.context import Context
-from domain.compliance.rules._common import body_kind, day, iso, same_dossier_before
+from domain.compliance.rules._common import (
+    abolished_body,
+    body_kind,
+    day,
+    iso,
+    same_dossier_before,
+)
 from domain.compliance.spec import (
     ALWAYS,
     CT_PL01,
-    CT_PL03,
     LAW73,
+    TWO_TIER,
     Check,
     Deadline,
+    Regime,
     Requires,
     Rule,
     When,
@@ -30,6 +44,23 @@ from domain.state import Entry
 PL03_FROM = date(2023, 2, 1)
 PL01_FROM = date(2022, 3, 24)
 SAME = ("dossier_id",)
+
+PL03_BEFORE_REGIONAL = Regime("CT-PL03", starts=PL03_FROM, ends=TWO_TIER)
+PL01_BEFORE_REGIONAL = Regime("CT-PL01", starts=PL01_FROM, ends=TWO_TIER)
+AMENDED_BY_PL08 = Regime("CT-25B+", starts=TWO_TIER)
+"""Dossiers accepted from 1 Jul 2025: PL 03/2022 and PL 01/2022 as Ordinance 08/2025 amended
+them (not read)."""
+BEFORE_REGIONAL_COURTS = Regime("both", ends=TWO_TIER)
+
+
+def _assumed_unchanged(rule: Rule) -> Rule:
+    """The same rule for dossiers accepted from 1 Jul 2025, unverified (X25-04's R part)."""
+    return replace(
+        rule,
+        regime=AMENDED_BY_PL08,
+        confidence="R",
+        source=f"{rule.source}, assumed unchanged by PL 08/2025/UBTVQH15 (not read)",
+    )
 
 
 def _ordinance_in_force(entry: Entry, ctx: Context) -> str | None:
@@ -53,7 +84,7 @@ def _no_ordinance_for_minors(entry: Entry, ctx: Context) -> str | None:
 
 def _district_court(entry: Entry, ctx: Context) -> str | None:
     kind = body_kind(entry)
-    if kind is not None and kind != "district_court":
+    if kind is not None and kind != "district_court" and not abolished_body(entry):
         return f"dossier accepted by a {kind}, not the district court"
     return None
 
@@ -162,6 +193,43 @@ def _court_rules(regime: object, route: str, confidence: str, source: str) -> tu
     )
 
 
+_DEADLINES = (
+    Rule(
+        "K2",
+        "An incomplete dossier is returned within 2 wd",
+        "PL03 Art 9(1)",
+        PL03_BEFORE_REGIONAL,
+        Check(
+            on("DossierReturnedForSupplement", where=data_is("returned_by", "court")),
+            _returned_within_2_wd,
+        ),
+        regime_by="court_acceptance",
+        when=When(route="adult"),
+    ),
+    Rule(
+        "K6",
+        "Session held within 7 wd of the decision to open it",
+        "PL03 Art 17(1), 21(1)",
+        PL03_BEFORE_REGIONAL,
+        SESSION_WITHIN_7_WD,
+        regime_by="court_acceptance",
+        when=When(route="adult"),
+    ),
+    Rule(
+        "K13",
+        "The decision takes effect only after the complaint period, or the appeal",
+        "PL03 Art 24(1), 37",
+        PL03_BEFORE_REGIONAL,
+        Check(on("CourtDecisionTookEffect"), _effect_after_complaint_period),
+        regime_by="court_acceptance",
+        when=When(route="adult"),
+        severity="high",
+    ),
+    *_court_rules(PL03_BEFORE_REGIONAL, "adult", "F", "PL03/2022"),
+    *_court_rules(PL01_BEFORE_REGIONAL, "minor", "S", "PL01/2022"),
+)
+"""The court's deadlines for dossiers accepted before 1 Jul 2025."""
+
 RULES = (
     Rule(
         "J6",
@@ -176,7 +244,7 @@ RULES = (
         "K1",
         "The district court receives the dossier",
         "PL03 Art 3; PL01 Art 3",
-        ALWAYS,
+        BEFORE_REGIONAL_COURTS,  # from 1 Jul 2025: X25-04 (the regional court)
         Check(on("CourtAccepted"), _district_court),
         confidence="S",
     ),
@@ -190,32 +258,11 @@ RULES = (
     ),
     Rule(
         "K2",
-        "An incomplete dossier is returned within 2 wd",
-        "PL03 Art 9(1)",
-        CT_PL03,
-        Check(
-            on("DossierReturnedForSupplement", where=data_is("returned_by", "court")),
-            _returned_within_2_wd,
-        ),
-        regime_by="court_acceptance",
-        when=When(route="adult"),
-    ),
-    Rule(
-        "K2",
         "The court accepts the dossier before holding its session",
         "PL03 Art 9-10",
         ALWAYS,
         Requires(on("CourtSessionHeld", "CourtDecisionIssued"), on("CourtAccepted"), SAME),
         severity="high",
-    ),
-    Rule(
-        "K6",
-        "Session held within 7 wd of the decision to open it",
-        "PL03 Art 17(1), 21(1)",
-        CT_PL03,
-        SESSION_WITHIN_7_WD,
-        regime_by="court_acceptance",
-        when=When(route="adult"),
     ),
     Rule(
         "K6",
@@ -231,18 +278,8 @@ RULES = (
         "K7",
         "The procurator takes part in the session",
         "PL03 Art 4, 20(1)",
-        CT_PL03,
+        PL03_BEFORE_REGIONAL,  # from 1 Jul 2025: X25-05 (the regional procuracy)
         Check(on("CourtSessionHeld"), _procurator_present),
-        regime_by="court_acceptance",
-        when=When(route="adult"),
-        severity="high",
-    ),
-    Rule(
-        "K13",
-        "The decision takes effect only after the complaint period, or the appeal",
-        "PL03 Art 24(1), 37",
-        CT_PL03,
-        Check(on("CourtDecisionTookEffect"), _effect_after_complaint_period),
         regime_by="court_acceptance",
         when=When(route="adult"),
         severity="high",
@@ -258,6 +295,6 @@ RULES = (
             SAME,
         ),
     ),
-    *_court_rules(CT_PL03, "adult", "F", "PL03/2022"),
-    *_court_rules(CT_PL01, "minor", "S", "PL01/2022"),
+    *_DEADLINES,
+    *(_assumed_unchanged(rule) for rule in _DEADLINES),
 )

@@ -1,16 +1,18 @@
-"""1d-1f. Compulsory-rehab dossier, management meanwhile, minors (22+): ND116 Arts 40-53."""
+"""1d-1f. Compulsory-rehab dossier, management meanwhile, minors (22+): ND116 Arts 40-53.
+
+The compiler's rules (C2, C2-body) and the Labour office's (C4-C8, J4) end on 1 Mar 2025; the
+reorganisation's rules that follow them are in ``reform2025``."""
 
 from __future__ import annotations
-
-from datetime import date
 
 from domain.compliance.context import Context
 from domain.compliance.rules._common import body_kind, day, same_dossier_before
 from domain.compliance.spec import (
     LAW73,
+    LAW73_TO_25A,
+    MPS_TAKEOVER,
     Check,
     Deadline,
-    Regime,
     Requires,
     Rule,
     When,
@@ -22,13 +24,13 @@ from domain.state import Entry
 
 COMPILERS = ("commune_committee", "district_police", "provincial_police")
 """ND116 Art 40(1): the commune chairman (the commune police only help), or the police that
-detected the case."""
-COMMUNE_POLICE_COMPILES_FROM = date(2025, 3, 1)
-"""JC 03/2025/TTLT-BCA-VKSNDTC-TANDTC (rulebook §3, S): the commune police chief compiles."""
+detected the case. From 1 Mar 2025 the commune police chief compiles (X25-01, X25-02)."""
 
-LABOUR_OFFICE_STEP = Regime("22+", starts=date(2022, 1, 1), ends=COMMUNE_POLICE_COMPILES_FROM)
-"""The Labour office's steps (C6, C7) end with the 2025 reorganisation: "the Phòng LĐTBXH step
-disappears" (rulebook §3, S). The new routing to the court was not read: nothing replaces them."""
+LABOUR_OFFICE_STEP = LAW73_TO_25A
+"""The Labour office's steps (C4-C8, J4) end with the 2025 reorganisation: "the Phòng LĐTBXH
+step disappears" (rulebook §3, S; delta X25-03). Anchors dated from 1 Mar 2025 are not judged,
+nor is a deadline that fell due from that day (``Deadline.lapses_on``): the step could no longer
+be taken. The replacement routing is X25-03-replacement (R, off by default)."""
 
 NOT_A_MINORS_GROUND = on(
     "ViolationRecorded", where=lambda e: e.data["violation"] != "relapse_in_post_rehab"
@@ -54,8 +56,6 @@ def _minor_age_and_ground(entry: Entry, ctx: Context) -> str | None:
 
 def _competent_compiler(entry: Entry, ctx: Context) -> str | None:
     kind = body_kind(entry)
-    if kind == "commune_police" and day(entry) >= COMMUNE_POLICE_COMPILES_FROM:
-        return None
     if kind is not None and kind not in COMPILERS:
         return (
             f"dossier compiled by a {kind}, not the commune chairman or the district or "
@@ -64,7 +64,7 @@ def _competent_compiler(entry: Entry, ctx: Context) -> str | None:
     return None
 
 
-def _reading_period_respected(entry: Entry, ctx: Context) -> str | None:
+def reading_period_respected(entry: Entry, ctx: Context) -> str | None:
     served = same_dossier_before(ctx, "DossierServed", entry)
     if not served:
         return None
@@ -102,7 +102,7 @@ def _dossier_steps(route: str, ids: dict[str, str], source: str) -> tuple[Rule, 
             ids["C4"],
             "Notice served on the person before the dossier goes to the Labour office",
             f"ND116 Art 42(1)-(2); {source}",
-            LAW73,
+            LABOUR_OFFICE_STEP,
             Requires(on("DossierSentToLabourOffice"), on("DossierServed"), same),
             when=when,
             severity="high",
@@ -111,8 +111,8 @@ def _dossier_steps(route: str, ids: dict[str, str], source: str) -> tuple[Rule, 
             ids["C5"],
             "The 3-wd reading period is respected",
             f"ND116 Art 42(3); {source}",
-            LAW73,
-            Check(on("DossierSentToLabourOffice"), _reading_period_respected),
+            LABOUR_OFFICE_STEP,
+            Check(on("DossierSentToLabourOffice"), reading_period_respected),
             when=when,
             severity="high",
         ),
@@ -127,6 +127,7 @@ def _dossier_steps(route: str, ids: dict[str, str], source: str) -> tuple[Rule, 
                 wd(4),
                 "Dossier sent to the Labour office",
                 same,
+                lapses_on=MPS_TAKEOVER,
             ),
             when=when,
         ),
@@ -141,6 +142,7 @@ def _dossier_steps(route: str, ids: dict[str, str], source: str) -> tuple[Rule, 
                 wd(2),
                 "Dossier sent to court",
                 same,
+                lapses_on=MPS_TAKEOVER,
             ),
             when=when,
         ),
@@ -155,6 +157,7 @@ def _dossier_steps(route: str, ids: dict[str, str], source: str) -> tuple[Rule, 
                 wd(2),
                 "Dossier supplemented",
                 same,
+                lapses_on=MPS_TAKEOVER,
             ),
             when=when,
         ),
@@ -169,6 +172,7 @@ def _dossier_steps(route: str, ids: dict[str, str], source: str) -> tuple[Rule, 
                 wd(2),
                 "Dossier sent to court",
                 same,
+                lapses_on=MPS_TAKEOVER,
             ),
             when=when,
         ),
@@ -196,7 +200,7 @@ RULES = (
         "C2",
         "Dossier opened within 5 wd of detecting an eligible adult",
         "ND116 Art 40(1)",
-        LAW73,
+        LAW73_TO_25A,  # from 1 Mar 2025: X25-01-deadline (R)
         Deadline(on("ViolationRecorded"), on("DossierOpened"), wd(5), "Dossier opened"),
         when=When(min_age=18),
     ),
@@ -204,7 +208,7 @@ RULES = (
         "C2-body",
         "Dossier compiled by the commune chairman or the police",
         "ND116 Art 40(1); LXLVPHC Art 103",
-        LAW73,
+        LAW73_TO_25A,  # from 1 Mar 2025: X25-01, X25-02
         Check(on("DossierOpened"), _competent_compiler),
     ),
     Rule(
@@ -221,13 +225,14 @@ RULES = (
         "C8",
         "Answer to the court's request within 2 wd",
         "ND116 Art 43(3)",
-        LAW73,
+        LABOUR_OFFICE_STEP,
         Deadline(
             on("DossierReturnedForSupplement", where=data_is("returned_by", "court")),
             on("DossierSupplemented"),
             wd(2),
             "Dossier supplemented",
             ("dossier_id",),
+            lapses_on=MPS_TAKEOVER,
         ),
     ),
     Rule(

@@ -1,4 +1,7 @@
-"""2. The 2014-2021 regime, and the transition of Law 73 Art 55."""
+"""2. The 2014-2021 regime, and the transition of Law 73 Art 55.
+
+O4 is the limitation before 2022; from 2022 the same limitation is X25-10 (``reform2025``),
+which retired C9, its unverified placeholder."""
 
 from __future__ import annotations
 
@@ -6,16 +9,9 @@ from datetime import timedelta
 
 from domain.compliance.calendar import add_months
 from domain.compliance.context import Context
-from domain.compliance.rules._common import day, iso
+from domain.compliance.rules._common import DETECTED_USE, day, iso
 from domain.compliance.spec import ALWAYS, LAW73, PRE22, Check, Requires, Rule, When, data_is, on
 from domain.state import Entry
-
-_USE = on(
-    "DrugUseDetected",
-    "DrugTestRecorded",
-    "ViolationRecorded",
-    where=lambda e: e.type != "DrugTestRecorded" or e.data["result"] == "positive",
-)
 
 
 def _adult_term(entry: Entry, ctx: Context) -> str | None:
@@ -33,7 +29,7 @@ def _minor_term(entry: Entry, ctx: Context) -> str | None:
 
 
 def _within_limitation(entry: Entry, ctx: Context) -> str | None:
-    uses = [e for e in ctx.find(_USE) if e.occurred_at <= entry.occurred_at]
+    uses = [e for e in ctx.find(DETECTED_USE) if e.occurred_at <= entry.occurred_at]
     if not uses:
         return None
     limit = add_months(day(uses[-1]), 3)
@@ -94,14 +90,6 @@ RULES = (
         PRE22,
         Check(_APPLIED, _within_limitation),
         confidence="S",
-    ),
-    Rule(
-        "C9",
-        "Decision within 3 months of the last violation (limitation since 2022)",
-        "LXLVPHC Art 6 (2020 wording unverified); HĐTP resolution 04/2015 (number unverified)",
-        LAW73,
-        Check(_APPLIED, _within_limitation),
-        confidence="R",
     ),
     Rule(
         "O7",

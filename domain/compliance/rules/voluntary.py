@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.compliance.context import Context
-from domain.compliance.spec import LAW73, Check, Deadline, Rule, When, data_is, on, wd
+from domain.compliance.spec import LAW73, LAW73_TO_26, Check, Deadline, Rule, When, data_is, on, wd
 from domain.state import Entry
 
 
@@ -32,7 +32,7 @@ RULES = (
         "V3",
         "Voluntary rehab lasts 6 to 12 months",
         "Law 73 Art 30(2), 31(1)",
-        LAW73,
+        LAW73_TO_26,  # from 1 Jul 2026: L26-08 (24 or 36 months)
         Check(
             on(
                 "VoluntaryTreatmentDecided",
