@@ -150,6 +150,95 @@ def test_the_packaged_registry_is_read_once() -> None:
     assert registry() is registry()
 
 
+# -- on today's map: what a recorded code stands for ---------------------------------------------
+
+VIET_HUNG_2024 = "01.004.00127"
+"""Phường Việt Hưng, quận Long Biên: split on 1 Jul 2025 between Việt Hưng and Phúc Lợi."""
+
+
+def test_a_merged_commune_stands_for_the_commune_it_went_into() -> None:
+    assert registry().current("01.004.00133", BEFORE) == {"01.00118"}  # Ngọc Lâm -> Bồ Đề
+
+
+def test_a_split_commune_stands_for_every_commune_that_received_a_part() -> None:
+    assert registry().current(VIET_HUNG_2024, BEFORE) == {"01.00127", "01.00136"}
+
+
+def test_a_unit_of_todays_list_stands_for_itself() -> None:
+    assert registry().current("01.00127", date(2026, 12, 5)) == {"01.00127"}
+
+
+def test_an_abolished_district_stands_for_the_communes_its_territory_went_into() -> None:
+    long_bien = registry().current("01.004", BEFORE)
+    assert {"01.00118", "01.00127", "01.00136"} <= long_bien
+    assert all(code.startswith("01.") and code.count(".") == 1 for code in long_bien)
+
+
+def test_a_merged_provinces_old_code_lies_in_the_province_it_merged_into() -> None:
+    assert registry().current("27", BEFORE) == {"24"}  # Bắc Ninh went into the new Bắc Ninh, 24
+    assert registry().lies_in("27.256.09190", BEFORE, "24")
+    assert not registry().lies_in("27.256.09190", BEFORE, "01")
+
+
+def test_a_code_no_list_holds_stands_for_its_province_only() -> None:
+    assert registry().current("01.004.00999", BEFORE) == {"01"}
+    assert registry().lies_in("01.004.00999", BEFORE, "01")
+    assert not registry().lies_in("01.004.00999", BEFORE, "01.00127")
+
+
+def test_a_new_commune_holds_the_old_cases_of_the_communes_that_went_into_it() -> None:
+    assert registry().lies_in(VIET_HUNG_2024, BEFORE, "01.00127")
+    assert registry().lies_in(VIET_HUNG_2024, BEFORE, "01.00136")
+    assert not registry().lies_in(VIET_HUNG_2024, BEFORE, "01.00118")
+
+
+def test_only_a_scope_that_holds_all_of_a_split_commune_contains_it() -> None:
+    assert not registry().contains("01.00127", VIET_HUNG_2024, BEFORE)
+    assert registry().contains("01", VIET_HUNG_2024, BEFORE)
+    assert registry().contains("01.004", VIET_HUNG_2024, BEFORE)
+
+
+def test_todays_ward_counts_the_old_communes_and_districts_that_went_into_it() -> None:
+    ba_dinh = registry().area("01.00004")  # Phường Ba Đình (2025)
+    assert ba_dinh.current and ba_dinh.holds("01.00004")
+    assert ba_dinh.mapped["01.001.00004"] == "whole"  # Trúc Bạch went wholly into it
+    assert ba_dinh.mapped["01.001.00016"] == "part"  # Ngọc Hà, split
+    assert ba_dinh.holds("01.001.00004") and not ba_dinh.holds("01.001.00001")
+
+
+def test_an_old_district_counts_the_new_communes_that_received_a_part_of_it() -> None:
+    quan_ba_dinh = registry().area("01.001")  # quận Ba Đình (before 2025)
+    assert not quan_ba_dinh.current
+    assert quan_ba_dinh.holds("01.001.00001") and quan_ba_dinh.holds("01.00004")
+    assert not quan_ba_dinh.holds("01.004.00127")
+    assert set(quan_ba_dinh.mapped.values()) <= {"whole", "part"}
+
+
+def test_a_provinces_area_takes_in_the_old_provinces_merged_into_it_by_prefix() -> None:
+    bac_ninh = registry().area("24")
+    assert bac_ninh.prefixes == ("24", "27")
+    assert bac_ninh.holds("27.256.09190") and not bac_ninh.holds("01.004.00127")
+
+
+@pytest.mark.parametrize(
+    ("code", "day", "says"),
+    [
+        (VIET_HUNG_2024, REFORM, "went into 01.00127, 01.00136"),
+        ("01.00004", BEFORE, "Phường Ba Đình (from 2025-07-01)"),
+        ("01.004", REFORM, "Quận Long Biên (until 2025-06-30)"),
+        ("01.004.00999", REFORM, "no list holds it"),
+    ],
+)
+def test_a_code_not_in_force_on_a_day_is_explained(code: str, day: date, says: str) -> None:
+    problem = registry().problem(code, day)
+    assert problem is not None and str(day) in problem and says in problem
+
+
+def test_an_old_shaped_code_no_list_holds_is_accepted_before_the_reform_only() -> None:
+    assert registry().problem("01.004.00999", BEFORE) is None
+    assert registry().problem("99", BEFORE) is not None  # not even a province
+
+
 # -- a later reform is data ---------------------------------------------------------------------
 
 
@@ -226,6 +315,9 @@ def test_a_later_reform_is_a_manifest_entry_and_two_files(small: Path) -> None:
         "Phường Ngọc Hà",
     ]
     assert len(later.units_on(day)) == 3
+    assert later.current("01.00008", day_before) == {"01.00004"}
+    assert later.lies_in("01.00008", day_before, "01.00004")
+    assert later.reforms == (day,)
 
 
 def test_a_mapping_naming_a_unit_missing_on_its_side_of_the_date_is_refused(small: Path) -> None:
