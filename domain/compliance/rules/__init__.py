@@ -6,7 +6,7 @@ that table.
 Judged: U3 U6 U7 U11 U12 (1a); D5 D6 D7 (1b); V2 V3 V6 (1c); C1 C2 C3 C4 C5 C6 C7 C8 (1d);
 M1 (1e); J1 J2 J3 J4 (1f); K1 K2 K5 K6 K7 K10 K13 K15 (1g); E1 E2 E8 (1h); F1 F7 F8 F9 (1i);
 P1 P3 P5 P6 (1j); O1 O2 O4 O7 (pre-2022); T55 (Law 73 Art 55(1)(d)); REC1 (late recording).
-The 2025-2026 delta: X25-01 X25-02 X25-03 X25-04 X25-05 X25-06 X25-10 (``reform2025``);
+The 2025-2026 delta: X25-01 X25-02 X25-03 X25-04 X25-05 X25-06 X25-10 X25-12 (``reform2025``);
 L26-01 L26-02 L26-06 L26-07 L26-08 L26-09 L26-10 (``law120``); L26-13 as a mark on the
 decree deadline rules (``DECREE_DEADLINES``): their findings on anchors from 1 Jul 2026 say
 "[basis possibly superseded]".
@@ -40,7 +40,7 @@ Not judged, because the catalogue's events do not carry what the rule is about:
   into E8 (every absconding phase); K14 (complaints about the court's own acts) has no event;
 - R-graded and unverified, not implemented: K11, K16 (PL 09/2014 deadlines), E10, O5, O6;
   reporting duties R1-R6 are about units' reports, not case events;
-- the delta rows X25-07 X25-08 X25-11 X25-12 X25-13 L26-03 L26-04 L26-05 L26-11 L26-12 PD-*
+- the delta rows X25-07 X25-08 X25-11 X25-13 L26-03 L26-04 L26-05 L26-11 L26-12 PD-*
   RP-*: ``../README.md`` says why each.
 Known limits: C7's "supplement -> court within 2 wd" also applies to a supplement answering the
 court (the event does not say which return it answers); F9 also applies to a release from a

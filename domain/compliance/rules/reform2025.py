@@ -29,6 +29,7 @@ from domain.compliance.rules._common import (
 from domain.compliance.rules.court import SAME, _procurator_present
 from domain.compliance.rules.dossier import reading_period_respected
 from domain.compliance.spec import (
+    ALWAYS,
     FROM_25A,
     FROM_25B,
     LAW73,
@@ -43,8 +44,9 @@ from domain.compliance.spec import (
     on,
     wd,
 )
-from domain.events import CATALOGUE
+from domain.events import CATALOGUE, unit_paths
 from domain.state import Entry
+from domain.units import registry
 
 EVERY_EVENT = on(*(t for t in CATALOGUE if t not in ("EntryCorrected", "EntryVoided")))
 
@@ -160,9 +162,49 @@ def _within_limitation(entry: Entry, ctx: Context) -> str | None:
     return f"decided on {day(entry)}, more than 3 months after {since}"
 
 
+def _units_on_its_date(entry: Entry, ctx: Context) -> str | None:
+    """X25-12: each org-unit code names a unit on the event's own day. Write-time validation
+    refuses any other, except a pre-reform code no list holds (a commune merged before the
+    2025 baseline, in an old record) and a historical import declaring an older code list:
+    both are recorded, and reported here so that an inspector sees the unit was not mapped."""
+    units = registry()
+    on_day = day(entry)
+    codes = [(p, _at(entry.data, p)) for p in unit_paths(CATALOGUE[entry.type].model)]
+    codes.append(("acting_body.unit", (entry.acting_body or {}).get("unit")))
+    problems = []
+    for path, code in codes:
+        if not isinstance(code, str) or units.unit(code, on_day) is not None:
+            continue
+        if not units.known(code):
+            problems.append(f"{path} {code}: unknown unit (no list of its date holds it)")
+        else:
+            listed = f" (recorded under the code list of {entry.unit_codes_as_of})"
+            problems.append(
+                f"{path} {code} names no unit on {on_day}"
+                + (listed if entry.unit_codes_as_of else "")
+            )
+    return "; ".join(problems) or None
+
+
+def _at(data: dict[str, object], path: str) -> object:
+    value: object = data
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
 JC03 = "JC 03/2025/TTLT-BCA-VKSNDTC-TANDTC"
 
 RULES = (
+    Rule(
+        "X25-12",
+        "Org-unit codes name units on the event's date",
+        "QĐ 19/2025/QĐ-TTg Arts 1-3; CV 1027/CTK-CSCL",
+        ALWAYS,
+        Check(on(*(t for t in CATALOGUE if t != "EntryVoided")), _units_on_its_date),
+        confidence="S",
+        severity="low",
+    ),
     Rule(
         "X25-01",
         "Adult's dossier compiled and sent to court by the commune police chief (from 1 Mar 2025)",
