@@ -28,6 +28,7 @@ from api.routes import (
 )
 from domain.application import CaseLedger
 from domain.policy import packaged_policy
+from domain.units import registry
 from infra.collector import frozen_after_full_collections
 from infra.logging import configure_logging
 from infra.settings import Settings
@@ -55,6 +56,7 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
             app.state.views.listen_conninfo(),
             [app.state.ledger.log_channel, app.state.views.channel],
         )
+        registry()  # the org-unit registry is read at start, not by the first request
         runner = None
         if settings.create_tables:
             ensure(app.state.views, read_models())
