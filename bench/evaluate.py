@@ -7,7 +7,7 @@ cases, one after the other, in this one process pinned to one CPU. A first pass 
 whole) measures each case and counts the findings; then ``--repeat`` passes call nothing but
 ``evaluate``, and the figure is the median of those passes.
 
-    .venv/bin/python bench/evaluate.py [--people 2000] [--as-of 2025-01-01T00:00+07:00] [--repeat 5]
+    .venv/bin/python bench/evaluate.py [--people 2000] [--as-of 2026-12-01T00:00+07:00] [--repeat 5]
 
 Output is ``key=value`` lines: the data set, the timings, the findings by rule (``findings_<id>``,
 from one pass); the last line is always ``cases_per_s=<float>`` (tooling parses it).
@@ -38,7 +38,7 @@ from infra.demo import generate
 from infra.settings import Settings
 from infra.store import build_application
 
-DEFAULT_AS_OF = "2025-01-01T00:00:00+07:00"  # after the demo's last recording (31/12/2024)
+DEFAULT_AS_OF = "2026-12-01T00:00:00+07:00"  # after the demo's last recording (30/11/2026)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -17,18 +17,20 @@ from typing import Any, TypeVar
 
 from domain.case import Case, NewEvent
 from domain.events import Actor
+from domain.units import local_day, registry
 from infra.demo.world import (
     COMMUNE_ROLES,
     COMPULSORY_FACILITIES,
     DETECTION_PLACES,
     HORIZON,
     HOTELS,
+    POLICE_TAKEOVER,
     PROVINCE,
-    RECORDING_HORIZON,
+    RECORDING_LAG,
     REGIME_22,
+    TWO_TIERS,
     VN,
     Commune,
-    District,
     Facility,
     Staff,
     World,
@@ -74,7 +76,10 @@ NEVER_DEFERRED = frozenset(
 
 @dataclass
 class Plan:
-    """Who the person is and which branches of the course are fixed in advance."""
+    """Who the person is and which branches of the course are fixed in advance; where the
+    course begins (``opening``: ``None`` for the usual ways into a course) and until when it
+    runs. ``commune_after_reform`` picks, for a commune divided on 1 Jul 2025, the commune
+    of the new list the person's home went into."""
 
     start: datetime
     birth: date
@@ -83,6 +88,10 @@ class Plan:
     source: str
     fixed: dict[str, Any] = field(default_factory=dict)
     duplicate: bool = False
+    name: str | None = None  # a scripted person's name (else one is drawn)
+    horizon: datetime = HORIZON
+    opening: Phase | None = None
+    commune_after_reform: str | None = None
 
 
 class Course:
@@ -100,7 +109,9 @@ class Course:
         self.case_id = case_id
         self.case: Case | None = None
         self.t = plan.start
-        self.commune = plan.commune
+        self.horizon = plan.horizon
+        self.recording_horizon = plan.horizon + RECORDING_LAG
+        self._commune = plan.commune
         self.person: dict[str, Any] = {}
         self.counts: Counter[str] = Counter()
         self.last_recorded = datetime(2000, 1, 1, tzinfo=VN)
@@ -139,15 +150,41 @@ class Course:
             return self.fixed[name]  # type: ignore[no-any-return]
         return self.rng.choices(options, weights)[0]
 
+    # --- where: the map of the simulated present ---
+
+    @property
+    def commune(self) -> Commune:
+        """The person's commune on the map of the simulated present: from 1 Jul 2025, the
+        commune of the new list its territory went into."""
+        if self._commune.district is not None and self.t >= TWO_TIERS:
+            pick = self.plan.commune_after_reform if self._commune == self.plan.commune else None
+            self._commune = self.world.after_reform(self._commune, pick)
+        return self._commune
+
+    @commune.setter
+    def commune(self, commune: Commune) -> None:
+        self._commune = commune
+
+    @property
+    def area_code(self) -> str:
+        """The unit that names the bodies above the commune serving the person (health centre,
+        methadone clinic, court, procuracy, Labour and Justice offices): the district until
+        30 Jun 2025; from 1 Jul 2025, when there are no districts, the person's commune -- a
+        commune of the regional body's area (the demo does not hold the regional areas)."""
+        district = self.commune.district
+        return district.code if district else self.commune.code
+
+    @property
+    def area_label(self) -> str:
+        """The district's name, or from 1 Jul 2025 "khu vực <commune>" (illustrative)."""
+        district = self.commune.district
+        return district.label if district else f"khu vực {self.commune.name}"
+
     # --- time ---
 
     @property
     def pre22(self) -> bool:
         return self.t < REGIME_22
-
-    @property
-    def district(self) -> District:
-        return self.commune.district
 
     def age(self, on: date | None = None) -> int:
         on = on or self.t.date()
@@ -166,12 +203,12 @@ class Course:
         """Move the present to ``to``, doing the scheduled actions that fall due on the way."""
         if to <= self.t:
             to = self.t + timedelta(minutes=self.rng.randint(5, 60))
-        while self._tasks and self._tasks[0][0] <= min(to, HORIZON):
+        while self._tasks and self._tasks[0][0] <= min(to, self.horizon):
             due, _, action, allowed_when_closed = heapq.heappop(self._tasks)
             self.t = max(self.t, due)
             if allowed_when_closed or not self.closed:
                 action()
-        if to > HORIZON:
+        if to > self.horizon:
             raise EndOfTime
         self.t = to
         return to
@@ -202,7 +239,7 @@ class Course:
 
     def staff(self, role: str, unit: str | None = None, key: str = "") -> Staff:
         if unit is None:
-            unit = self.commune.code if role in COMMUNE_ROLES else self.district.code
+            unit = self.commune.code if role in COMMUNE_ROLES else self.area_code
         return self.rng.choice(self.world.staff(role, unit, key))
 
     def actor(self, role: str, unit: str | None = None, key: str = "") -> Actor:
@@ -214,8 +251,33 @@ class Course:
     def body(self, kind: str, unit: str | None = None) -> dict[str, str]:
         if unit is None:
             commune_level = kind in ("commune_committee", "commune_police", "counselling_point")
-            unit = self.commune.code if commune_level else self.district.code
+            unit = self.commune.code if commune_level else self.area_code
         return {"kind": kind, "unit": unit}
+
+    def court_body(self, facility: Facility | None = None) -> dict[str, str]:
+        """The first-instance court of the person (or of ``facility``'s residents): the
+        district court until 30 Jun 2025; from 1 Jul 2025 the regional people's court, named
+        by the code of a commune of its area valid that day -- the person's commune (or the
+        facility's seat), since the demo does not hold the regional courts' areas."""
+        if self.t < TWO_TIERS:
+            return self.body("district_court", facility.district if facility else None)
+        return self.body("regional_court", facility.seat if facility else self.commune.code)
+
+    def court_name(self) -> str:
+        return f"Tòa án nhân dân {self.area_label}"
+
+    @property
+    def compiler_kind(self) -> str:
+        """Who compiles the compulsory-rehab dossier: the commune chairman's committee (the
+        commune police preparing it) until 28 Feb 2025, the commune police chief from 1 Mar
+        2025 (Joint Circular 03/2025)."""
+        return "commune_committee" if self.t < POLICE_TAKEOVER else "commune_police"
+
+    def escort_police(self) -> tuple[Actor, dict[str, str]]:
+        """Who escorts the person to the facility and searches for an absconder: the district
+        police until 28 Feb 2025, then (district police abolished) the commune police."""
+        kind = "district_police" if self.t < POLICE_TAKEOVER else "commune_police"
+        return self.actor(kind), self.body(kind)
 
     def doc(self, pattern: str, form: str | None = None, on: date | None = None) -> dict[str, Any]:
         on = on or self.t.date()
@@ -252,11 +314,14 @@ class Course:
         doc: Mapping[str, Any] | None = None,
         basis: tuple[str, str | None] | None = None,
         pin: bool = False,
+        learned: datetime | None = None,
     ) -> str:
-        """Record one event that happened ``at`` (default: now); return its event id."""
+        """Record one event that happened ``at`` (default: now); return its event id. An event
+        the recorder ``learned`` of after it happened is recorded after that."""
         at = self.t if at is None else at
-        if at > HORIZON:
+        if at > self.horizon:
             raise EndOfTime
+        by = self._on_the_map(by, at)
         new = NewEvent.parse(
             type_,
             at,
@@ -267,8 +332,8 @@ class Course:
             legal_basis={"instrument": basis[0], "article": basis[1]} if basis else None,
         )
         deferrable = not pin and type_ not in NEVER_DEFERRED
-        recorded = max(at + self._delay(deferrable), self.last_recorded)
-        recorded = min(recorded, RECORDING_HORIZON)
+        recorded = max(max(at, learned or at) + self._delay(deferrable), self.last_recorded)
+        recorded = min(recorded, self.recording_horizon)
         if deferrable:
             self._flush(until=at)
             self._seq += 1
@@ -281,6 +346,17 @@ class Course:
             self._flush(until=recorded)
         self._apply(recorded, new, by)
         return new.event_id
+
+    def _on_the_map(self, by: Actor, at: datetime) -> Actor:
+        """``by`` as the map of ``at`` has them: from 1 Jul 2025 someone of a district or
+        commune that no longer exists (who made a referral before the reform, say, whose
+        answer comes after it) works for the unit that took over the person's file, in the
+        same place on its roster."""
+        if at < TWO_TIERS or registry().unit(by.unit, local_day(at)) is not None:
+            return by
+        unit = self.commune.code if by.role in COMMUNE_ROLES else self.area_code
+        place = int(by.id.rsplit(".", 1)[1])
+        return self.world.staff(by.role, unit)[place - 1].actor
 
     def _flush(self, until: datetime | None = None) -> None:
         while self._pending and (until is None or self._pending[0][0] <= until):
@@ -301,7 +377,7 @@ class Course:
 
     def finish(self) -> None:
         """Do what is still due before the horizon and enter everything still pending."""
-        while self._tasks and self._tasks[0][0] <= HORIZON:
+        while self._tasks and self._tasks[0][0] <= self.horizon:
             due, _, action, allowed_when_closed = heapq.heappop(self._tasks)
             self.t = max(self.t, due)
             if allowed_when_closed or not self.closed:

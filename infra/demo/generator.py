@@ -18,17 +18,18 @@ from domain.case import Case, NewEvent
 from domain.events import Actor
 from domain.personal import legal_holds
 from infra.demo.people import live_person, random_plan
-from infra.demo.showcase import SHOWCASE, showcase_plan
+from infra.demo.showcase import SHOWCASE, UP_TO_2024, showcase_plan
 from infra.demo.world import PROVINCE, World
 
 DPO = Actor(id="dpo-demo", role="data_protection_officer", unit=PROVINCE)
 
 
 def _data_subject_requests(cases: list[Case], counts: Counter[str]) -> list[Case]:
-    """Among the scripted people, the first whose case is closed and free of legal holds asks
-    for erasure, and the first whose case is held asks too and is restricted instead: both
-    recorded an hour after the case's last entry (the simulated clock). Answers the cases to
-    erase once saved (their keys destroyed)."""
+    """Among the scripted people of 2019-2024 (those of the reforms keep their names, to be
+    looked up), the first whose case is closed and free of legal holds asks for erasure, and
+    the first whose case is held asks too and is restricted instead: both recorded an hour
+    after the case's last entry (the simulated clock). Answers the cases to erase once saved
+    (their keys destroyed)."""
     erase: list[Case] = []
     for case in cases:
         now = case.entries[-1].recorded_at + timedelta(hours=1)
@@ -93,7 +94,7 @@ def generate(
             plan = random_plan(person_rng, world)
         courses = [c for c in live_person(world, person_rng, plan) if c.case is not None]
         erase = []
-        if i < len(SHOWCASE):
+        if i < len(UP_TO_2024):
             erase = _data_subject_requests([c.case for c in courses if c.case], requests)
         if courses:
             try:

@@ -61,6 +61,8 @@ def person_of(rng: random.Random, plan: Plan) -> dict[str, Any]:
     }
     if nid:
         person["national_id"] = nid
+    if plan.name:
+        person["full_name"] = plan.name
     return person
 
 

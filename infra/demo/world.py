@@ -11,6 +11,7 @@ from functools import cache
 
 from domain.compliance.calendar import WorkingCalendar
 from domain.events import Actor
+from domain.units import registry
 
 # --- time and law ------------------------------------------------------------------------------
 
@@ -22,6 +23,19 @@ FIRST_START = date(2019, 1, 2)
 LAST_START = date(2024, 10, 31)
 HORIZON = datetime(2024, 12, 31, 17, 0, tzinfo=VN)  # nothing happens after this
 RECORDING_HORIZON = datetime(2024, 12, 31, 23, 30, tzinfo=VN)
+RECORDING_LAG = RECORDING_HORIZON - HORIZON  # the last entries are made that evening
+# The police run rehab (Decree 02/2025, Joint Circular 03/2025): the commune police compile the
+# compulsory-rehab dossier and send it to the court; no district police, no Labour-office check.
+POLICE_TAKEOVER = datetime(2025, 3, 1, tzinfo=VN)
+# Two tiers (Resolution 202/2025/QH15): no districts, the communes of the new list and their
+# codes, regional people's courts and procuracies.
+TWO_TIERS = datetime(2025, 7, 1, tzinfo=VN)
+# Law 120/2025/QH15: a move reported within 24 h, electronic monitoring, a prison term
+# suspending rehab or post-rehab management.
+LAW_120 = datetime(2026, 7, 1, tzinfo=VN)
+# The showcase's courses across the 2025-2026 reforms run to here (a random course stops at
+# HORIZON): past Law 120's first months, before the December 2026 in which the demo is recorded.
+REFORMS_HORIZON = datetime(2026, 11, 30, 17, 0, tzinfo=VN)
 
 
 @cache
@@ -101,12 +115,15 @@ class District:
 
 @dataclass(frozen=True)
 class Commune:
+    """A commune of the old list (with its ``district``), or of the list from 1 Jul 2025
+    (``district`` ``None``: there are no districts)."""
+
     code: str
-    kind: str  # phường, thị trấn or xã
+    kind: str  # phường, thị trấn or xã (đặc khu from 1 Jul 2025)
     name: str
     places: tuple[str, ...]  # streets of a ward or town, villages of a rural commune
     weight: int
-    district: District
+    district: District | None
 
     @property
     def label(self) -> str:
@@ -117,22 +134,26 @@ class Commune:
 class Facility:
     key: str
     name: str
-    district: str  # the district court that reviews its residents' terms
+    district: str  # the district court that reviews its residents' terms (to 30 Jun 2025)
+    seat: str  # the commune of the 2025 list it stands in: its regional court's, from 1 Jul 2025
 
 
 COMPULSORY_FACILITIES = (
-    Facility("cs5", "Cơ sở cai nghiện ma túy số 5 Hà Nội", "01.018"),
-    Facility("cs6", "Cơ sở cai nghiện ma túy số 6 Hà Nội", "01.019"),
+    Facility("cs5", "Cơ sở cai nghiện ma túy số 5 Hà Nội", "01.018", "01.00565"),
+    Facility("cs6", "Cơ sở cai nghiện ma túy số 6 Hà Nội", "01.019", "01.00592"),
 )
 MINORS_FACILITY = Facility(
-    "cs1", "Cơ sở cai nghiện ma túy số 1 Hà Nội (khu người chưa thành niên)", "01.004"
+    "cs1",
+    "Cơ sở cai nghiện ma túy số 1 Hà Nội (khu người chưa thành niên)",
+    "01.004",
+    "01.00118",
 )
 VOLUNTARY_FACILITIES = (
-    Facility("cs2", "Cơ sở cai nghiện ma túy số 2 Hà Nội", "01.008"),
-    Facility("thanhbinh", "Cơ sở cai nghiện ma túy tư nhân Thanh Bình", "01.018"),
+    Facility("cs2", "Cơ sở cai nghiện ma túy số 2 Hà Nội", "01.008", "01.00331"),
+    Facility("thanhbinh", "Cơ sở cai nghiện ma túy tư nhân Thanh Bình", "01.018", "01.00565"),
 )
 INTERIM_FACILITY = Facility(
-    "cs2", "Cơ sở cai nghiện ma túy số 2 Hà Nội (khu lưu trú tạm thời)", "01.008"
+    "cs2", "Cơ sở cai nghiện ma túy số 2 Hà Nội (khu lưu trú tạm thời)", "01.008", "01.00331"
 )
 SOCIAL_RECEPTION_CENTRE = "Trung tâm Bảo trợ xã hội 3 Hà Nội"
 MENTAL_HOSPITAL = "Bệnh viện Tâm thần Hà Nội"
@@ -215,6 +236,38 @@ class World:
                 )
         self.weights = [c.weight for c in self.communes]
         self._staff: dict[tuple[str, str, str], list[Staff]] = {}
+        self._new_communes: list[Commune] | None = None
+
+    def commune(self, code: str) -> Commune:
+        """The commune of the old list with ``code``."""
+        return next(c for c in self.communes if c.code == code)
+
+    def after_reform(self, commune: Commune, pick: str | None = None) -> Commune:
+        """The commune of the 1 Jul 2025 list that took ``commune``'s territory (``commune``
+        itself if it is of that list already), from the unit registry's mapping. A commune
+        divided among several ("part") goes to ``pick``, one of them; without a pick, to the
+        first by code: the registry does not say which part a street went to. The new commune
+        keeps the old one's streets and villages (those the person lives on)."""
+        if commune.district is None:
+            return commune
+        went = sorted(unit.code for unit, _ in registry().successors(commune.code))
+        if not went:
+            raise ValueError(f"{commune.code} ({commune.label}): no commune of the 2025 list")
+        if pick is not None and pick not in went:
+            raise ValueError(f"{commune.code} ({commune.label}) went into {went}, not {pick}")
+        return commune_of_2025(pick or went[0], commune.places)
+
+    def communes_on(self, moment: datetime) -> list[Commune]:
+        """The communes of the province on the map of ``moment``: the demo's old communes,
+        or from 1 Jul 2025 the communes of the new list they went into (those the registry
+        maps: the demo's illustrative codes it does not hold have no successor)."""
+        if moment < TWO_TIERS:
+            return self.communes
+        if self._new_communes is None:
+            mapped = [c for c in self.communes if registry().successors(c.code)]
+            by_code = {new.code: new for new in map(self.after_reform, mapped)}
+            self._new_communes = [by_code[code] for code in sorted(by_code)]
+        return self._new_communes
 
     def staff(self, role: str, unit: str, key: str = "") -> list[Staff]:
         roster = self._staff.get((role, unit, key))
@@ -238,9 +291,33 @@ def full_name(rng: random.Random, sex: str) -> str:
     return f"{family} {rng.choice(MALE_MIDDLE)} {rng.choice(MALE_GIVEN)}"
 
 
-def address(rng: random.Random, commune: Commune) -> str:
+COMMUNE_KINDS_2025 = ("Phường", "Xã", "Đặc khu")
+
+
+@cache
+def commune_of_2025(code: str, places: tuple[str, ...]) -> Commune:
+    """The commune ``code`` of the list from 1 Jul 2025, its name as the registry has it."""
+    unit = registry().unit(code, TWO_TIERS.date())
+    if unit is None or unit.level != "commune":
+        raise ValueError(f"{code} is no commune of the 2025 list")
+    kind = next(k for k in COMMUNE_KINDS_2025 if unit.name.startswith(k + " "))
+    return Commune(code, kind.lower(), unit.name.removeprefix(kind + " "), places, 0, None)
+
+
+def _tail(commune: Commune) -> str:
     district = commune.district
-    tail = f"{commune.label}, {district.label}, {PROVINCE_NAME}"
+    if district is None:
+        return f"{commune.label}, {PROVINCE_NAME}"
+    return f"{commune.label}, {district.label}, {PROVINCE_NAME}"
+
+
+def readdress(text: str, old: Commune, new: Commune) -> str:
+    """An address of ``old`` as it reads in ``new`` (same home, the new commune named)."""
+    return text.replace(_tail(old), _tail(new))
+
+
+def address(rng: random.Random, commune: Commune) -> str:
+    tail = _tail(commune)
     place = rng.choice(commune.places)
     if commune.kind == "xã":
         return f"Xóm {rng.randint(1, 9)}, thôn {place}, {tail}"

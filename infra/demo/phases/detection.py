@@ -9,15 +9,16 @@ from typing import Any
 
 from domain.events import Actor
 from infra.demo.course import Course
-from infra.demo.world import REGIME_22, SUBSTANCES
+from infra.demo.world import POLICE_TAKEOVER, REGIME_22, SUBSTANCES
 
 # --- detection, drug tests and residence ------------------------------------------------------
 
 
 def detection(c: Course, at: datetime, again: bool = False) -> str:
-    """Police detect use and test; return the test's event id."""
-    by_district = c.chance("district_police_detects", 0.15)
-    unit = c.district.code if by_district else c.commune.code
+    """Police detect use and test (the district police too, until they are abolished on
+    1 Mar 2025); return the test's event id."""
+    by_district = c.chance("district_police_detects", 0.15) and at < POLICE_TAKEOVER
+    unit = c.area_code if by_district else c.commune.code
     police = c.actor("district_police" if by_district else "commune_police", unit)
     ground = (
         "a"
@@ -191,7 +192,7 @@ def determination(c: Course, ground: str | None, force_addicted: bool = False) -
     determined = c.record(
         "AddictionDetermined",
         {
-            "facility": f"Trung tâm Y tế {c.district.label}",
+            "facility": f"Trung tâm Y tế {c.area_label}",
             "physician": f"BS. {health.name}",
             "criteria_met": criteria,
             "conclusion": conclusion,

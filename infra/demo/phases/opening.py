@@ -4,7 +4,7 @@ phase comes back here, so this module sits above the ``rehab`` loop it leads int
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from domain.compliance.calendar import add_months
 from infra.demo.course import Course, Phase
@@ -23,10 +23,26 @@ from infra.demo.world import REGIME_22, full_name
 
 
 def open_case(c: Course) -> Phase | None:
+    first_contact = c.t
+    record_opening(c)
+    source = c.plan.source
+    if source in ("detection", "family"):
+        return lambda c: detected(c, first_contact)
+    if source == "self_registration":
+        return volunteered
+    if source == "facility_release":
+        return released_elsewhere
+    if source == "transfer_in":
+        return transferred_in
+    return found_without_residence
+
+
+def record_opening(c: Course) -> None:
+    """The case is opened: by the commune police a few hours after a detection or a family's
+    report, else by the commune; consents, the assignment and the course's extras follow."""
     source = c.plan.source
     by_police = source in ("detection", "family")
     opener = c.actor("commune_police" if by_police else "commune_officer")
-    first_contact = c.t
     if by_police:
         c.wait(hours=c.rng.uniform(0.5, 5))
     person = dict(c.person)
@@ -55,15 +71,6 @@ def open_case(c: Course) -> Phase | None:
     if c.chance("assigned", 0.85):
         c.later((1, 12), lambda: assign(c))
     c.extras = [name for name, p in EXTRAS if c.chance(name, p)]
-    if source in ("detection", "family"):
-        return lambda c: detected(c, first_contact)
-    if source == "self_registration":
-        return volunteered
-    if source == "facility_release":
-        return released_elsewhere
-    if source == "transfer_in":
-        return transferred_in
-    return found_without_residence
 
 
 # --- phase: detection and user management -----------------------------------------------------
@@ -84,56 +91,12 @@ def detected(c: Course, first_contact: datetime) -> Phase | None:
 def user_management(c: Course, renewal: bool = False) -> Phase | None:
     """22+: the commune chairman puts a drug user under management for a year."""
     c.rounds += 1
-    c.wait_wd(9, 14) if c.chance("um_decision_late", 0.08) else c.wait_wd(2, 6)
-    starts = c.t.date()
-    ends = add_months(starts, 12) - timedelta(days=1)
-    team = [
-        {"name": c.staff("commune_police").name, "role": "Tổ trưởng - Công an xã/phường"},
-        {"name": full_name(c.rng, "male"), "role": "Tổ phó - đại diện tổ dân phố/thôn"},
-        {"name": full_name(c.rng, "female"), "role": "Thành viên - gia đình"},
-        {"name": c.staff("commune_officer").name, "role": "Thành viên - công chức LĐTBXH, tư vấn"},
-    ]
-    wrong_doc = c.chance("correct_document", 0.02)
-    document = c.doc("{n}/QĐ-UBND", "Mẫu số 07")
-    decided = c.record(
-        "UserManagementDecided",
-        {"starts_on": starts, "ends_on": ends, "renewal": renewal, "team": team},
-        c.actor("commune_officer"),
-        body=c.body("commune_committee"),
-        doc=document,
-        basis=("ND105/2021", "Art 42"),
-        pin=wrong_doc,
-    )
-    if wrong_doc:
-        corrected = {
-            **document,
-            "number": f"{c.rng.randint(421, 600)}/QĐ-UBND",
-            "date": document["date"].isoformat(),
-        }
-        c.later(
-            (5, 30),
-            lambda: c.correct(
-                decided, {"document": corrected}, "Sai số quyết định; sửa theo bản gốc"
-            ),
-            allowed_when_closed=True,
-        )
+    ends = decide_user_management(c, renewal)
     outcome = c.choose("um_outcome", ("ended", "addicted", "stopped"), (45, 45, 10))
     if c.rounds > 3:
         outcome = "ended"
     if outcome == "ended":
-        accompany(c, c.office(ends), "user")
-        c.wait_wd(0, 3)
-        c.record(
-            "UserManagementEnded",
-            {},
-            c.actor("commune_officer"),
-            body=c.body("commune_committee"),
-            doc=c.doc("{n}/QĐ-UBND", "Mẫu số 10"),
-            basis=("ND105/2021", "Art 48"),
-        )
-        return closing(
-            "management_completed", "Hết thời hạn quản lý, không phát hiện sử dụng ma túy"
-        )
+        return management_ends(c, ends)
     if outcome == "stopped":
         accompany(c, c.t + timedelta(days=c.rng.randint(40, 300)), "user")
         reason = c.choose(
@@ -173,6 +136,59 @@ def user_management(c: Course, renewal: bool = False) -> Phase | None:
     return register
 
 
+def decide_user_management(c: Course, renewal: bool) -> date:
+    """The decision (Form 07), a few working days from now; returns its last day."""
+    c.wait_wd(9, 14) if c.chance("um_decision_late", 0.08) else c.wait_wd(2, 6)
+    starts = c.t.date()
+    ends = add_months(starts, 12) - timedelta(days=1)
+    team = [
+        {"name": c.staff("commune_police").name, "role": "Tổ trưởng - Công an xã/phường"},
+        {"name": full_name(c.rng, "male"), "role": "Tổ phó - đại diện tổ dân phố/thôn"},
+        {"name": full_name(c.rng, "female"), "role": "Thành viên - gia đình"},
+        {"name": c.staff("commune_officer").name, "role": "Thành viên - công chức LĐTBXH, tư vấn"},
+    ]
+    wrong_doc = c.chance("correct_document", 0.02)
+    document = c.doc("{n}/QĐ-UBND", "Mẫu số 07")
+    decided = c.record(
+        "UserManagementDecided",
+        {"starts_on": starts, "ends_on": ends, "renewal": renewal, "team": team},
+        c.actor("commune_officer"),
+        body=c.body("commune_committee"),
+        doc=document,
+        basis=("ND105/2021", "Art 42"),
+        pin=wrong_doc,
+    )
+    if wrong_doc:
+        corrected = {
+            **document,
+            "number": f"{c.rng.randint(421, 600)}/QĐ-UBND",
+            "date": document["date"].isoformat(),
+        }
+        c.later(
+            (5, 30),
+            lambda: c.correct(
+                decided, {"document": corrected}, "Sai số quyết định; sửa theo bản gốc"
+            ),
+            allowed_when_closed=True,
+        )
+    return ends
+
+
+def management_ends(c: Course, ends: date) -> Phase | None:
+    """The year of management runs out without a finding of use: it ends, the case closes."""
+    accompany(c, c.office(ends), "user")
+    c.wait_wd(0, 3)
+    c.record(
+        "UserManagementEnded",
+        {},
+        c.actor("commune_officer"),
+        body=c.body("commune_committee"),
+        doc=c.doc("{n}/QĐ-UBND", "Mẫu số 10"),
+        basis=("ND105/2021", "Art 48"),
+    )
+    return closing("management_completed", "Hết thời hạn quản lý, không phát hiện sử dụng ma túy")
+
+
 # --- phase: after the addiction determination -------------------------------------------------
 
 
@@ -188,7 +204,7 @@ def volunteered(c: Course) -> Phase | None:
     """The person (or a minor's parent) comes to the commune to be determined and treated."""
     c.substances = pick_substances(c)
     if c.rng.random() < 0.5:
-        drug_test(c, c.wait(hours=2), True, c.actor("health_worker"), c.district.code, pin=True)
+        drug_test(c, c.wait(hours=2), True, c.actor("health_worker"), c.area_code, pin=True)
     conclusion, _ = determination(c, ground="dd" if c.t >= REGIME_22 else None)
     return after_determination(c, conclusion)
 
@@ -212,6 +228,12 @@ def transferred_in(c: Course) -> Phase | None:
 
 def released_elsewhere(c: Course) -> Phase | None:
     """Back home after compulsory rehab in a facility of another province."""
+    report_return(c)
+    return post_rehab
+
+
+def report_return(c: Course) -> None:
+    """The person, released from a facility elsewhere, reports to the commune police."""
     c.substances = pick_substances(c)
     c.completed = "compulsory_minor" if c.minor else "compulsory_adult"
     c.wait_wd(0, 3)
@@ -222,4 +244,3 @@ def released_elsewhere(c: Course) -> Phase | None:
         body=c.body("commune_police"),
         basis=("ND116/2021", "Art 62") if not c.pre22 else None,
     )
-    return post_rehab

@@ -8,27 +8,38 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from domain.events import Actor
 from infra.demo.course import Course
 from infra.demo.world import INTERIM_FACILITY, PL03_START, PROVINCE, SOCIAL_RECEPTION_CENTRE
 
 
+def for_the_compiler(c: Course) -> tuple[Actor, dict[str, str], str]:
+    """Who acts for the dossier's compiler now, its body, and the stamp on its papers: a commune
+    officer for the commune committee until 28 Feb 2025, then the commune police (management
+    while the dossier is pending follows the compiler: X25-13)."""
+    if c.compiler_kind == "commune_committee":
+        return c.actor("commune_officer"), c.body("commune_committee"), "UBND"
+    return c.actor("commune_police"), c.body("commune_police"), "CA"
+
+
 def interim(c: Course, did: str, minor: bool) -> None:
     """22+: management while the dossier is pending (M1): at home with the family's consent,
-    or at a facility."""
+    or at a facility; decided by the dossier's compiler."""
     weights = (70, 28, 2) if c.stable else (0, 80, 20)
     form = c.choose("interim_form", ("family", "facility", "social_reception_centre"), weights)
     if form == "family" and not c.stable:
         form = "facility"
     c.wait_wd(0, 1)
     if form == "family":
+        by, body, _ = for_the_compiler(c)
         c.record(
             "ConsentRecorded",
             {
                 "scope": "family_management",
                 "given_by": "guardian" if minor else "legal_representative",
             },
-            c.actor("commune_officer"),
-            body=c.body("commune_committee"),
+            by,
+            body=body,
             doc=c.doc("{n}/ĐN", "Mẫu số 35"),
         )
     facility = (
@@ -39,12 +50,13 @@ def interim(c: Course, did: str, minor: bool) -> None:
     data: dict[str, Any] = {"dossier_id": did, "form": form, "family_consent": form == "family"}
     if facility:
         data["facility"] = facility
+    by, body, stamp = for_the_compiler(c)
     c.record(
         "InterimManagementDecided",
         data,
-        c.actor("commune_officer"),
-        body=c.body("commune_committee"),
-        doc=c.doc("{n}/QĐ-UBND", "Mẫu số 36"),
+        by,
+        body=body,
+        doc=c.doc(f"{{n}}/QĐ-{stamp}", "Mẫu số 36"),
         basis=("ND116/2021", "Art 44"),
     )
     if form == "facility":
@@ -61,13 +73,7 @@ def interim(c: Course, did: str, minor: bool) -> None:
         by = c.facility_staff(INTERIM_FACILITY) if form == "facility" else c.actor("commune_police")
         c.record("Absconded", {"phase": "interim"}, by, basis=("ND116/2021", "Art 48"))
         c.wait_days(0, 2)
-        c.record(
-            "SearchDecided",
-            {},
-            c.actor("commune_officer"),
-            body=c.body("commune_committee"),
-            doc=c.doc("{n}/QĐ-UBND"),
-        )
+        search_decided(c)
         c.wait_days(3, 20)
         c.record(
             "Returned",
@@ -75,6 +81,12 @@ def interim(c: Course, did: str, minor: bool) -> None:
             c.actor("commune_police"),
             body=c.body("commune_police"),
         )
+
+
+def search_decided(c: Course) -> None:
+    """The compiler decides a search for a person who absconded while the dossier pends."""
+    by, body, stamp = for_the_compiler(c)
+    c.record("SearchDecided", {}, by, body=body, doc=c.doc(f"{{n}}/QĐ-{stamp}"))
 
 
 def legality_check(c: Course, did: str, on: date) -> None:
@@ -121,7 +133,7 @@ def returned_for_supplement(c: Course, did: str, by: str) -> None:
         "DossierReturnedForSupplement",
         {"dossier_id": did, "returned_by": by, "reasons": reasons},
         c.actor("labour_officer" if by == "labour_office" else "court_clerk"),
-        body=c.body("labour_office" if by == "labour_office" else "district_court"),
+        body=c.body("labour_office") if by == "labour_office" else c.court_body(),
         doc=c.doc(
             "{n}/CV-LĐTBXH" if by == "labour_office" else "{n}/CV-TA",
             "Mẫu số 33" if by == "labour_office" and not c.pre22 else None,
@@ -132,7 +144,7 @@ def returned_for_supplement(c: Course, did: str, by: str) -> None:
         "DossierSupplemented",
         {"dossier_id": did},
         c.actor("commune_police"),
-        body=c.body("commune_committee"),
+        body=c.body(c.compiler_kind),
     )
 
 

@@ -6,10 +6,11 @@ modules would import each other."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from domain.compliance.calendar import add_months
+from domain.events import Actor
 from infra.demo.course import Course, Phase
 from infra.demo.phases.detection import detection, determination, drug_test, pick_substances
 from infra.demo.phases.proceedings import (
@@ -22,10 +23,10 @@ from infra.demo.phases.proceedings import (
 from infra.demo.phases.support import accompany, note
 from infra.demo.world import (
     COMPULSORY_FACILITIES,
-    HORIZON,
     MINORS_FACILITY,
     OPIOIDS,
     PL01_START,
+    POLICE_TAKEOVER,
     PROVINCE,
     REGIME_22,
     VOLUNTARY_FACILITIES,
@@ -93,7 +94,7 @@ def register(c: Course) -> Phase | None:
 
 def treatment_provider(c: Course, setting: str) -> str:
     if setting == "ost":
-        return f"Cơ sở điều trị Methadone {c.district.label}"
+        return f"Cơ sở điều trị Methadone {c.area_label}"
     if setting == "facility":
         c.facility = c.rng.choice(VOLUNTARY_FACILITIES)
         return c.facility.name
@@ -213,7 +214,7 @@ def voluntary_at_facility(c: Course) -> Phase | None:
 
 
 def ost(c: Course) -> Phase | None:
-    clinic = f"Cơ sở điều trị Methadone {c.district.label}"
+    clinic = f"Cơ sở điều trị Methadone {c.area_label}"
     staff = c.actor("ost_staff")
     c.wait_wd(1, 5)
     c.record(
@@ -225,7 +226,7 @@ def ost(c: Course) -> Phase | None:
     )
     outcome = c.choose("ost_outcome", ("ongoing", "quit", "completed"), (55, 30, 15))
     if outcome == "ongoing":
-        accompany(c, HORIZON + timedelta(days=1), "ost")
+        accompany(c, c.horizon + timedelta(days=1), "ost")
         return None
     if outcome == "quit":
         accompany(c, c.t + timedelta(days=c.rng.randint(60, 700)), "ost")
@@ -249,6 +250,18 @@ def ost(c: Course) -> Phase | None:
 
 def violation(c: Course, kind: str) -> Phase | None:
     """A violation record (22+ Form 27), the basis for a compulsory dossier."""
+    record_violation(c, kind)
+    if c.pre22:
+        if c.stable and not c.had_commune_education and not c.minor:
+            return commune_education
+        return dossier if not c.minor else register
+    if not c.minor or c.t >= PL01_START:
+        return dossier
+    return register  # a minor before PL 01/2022: no court route yet, try again at home
+
+
+def record_violation(c: Course, kind: str) -> None:
+    """The commune police record the violation, within a few days."""
     c.violation = kind
     c.wait_days(0, 3)
     c.record(
@@ -259,13 +272,6 @@ def violation(c: Course, kind: str) -> Phase | None:
         doc=c.doc("{n}/BB-VPHC", "Mẫu số 27" if not c.pre22 else None),
         basis=("ND116/2021", "Art 33") if not c.pre22 else None,
     )
-    if c.pre22:
-        if c.stable and not c.had_commune_education and not c.minor:
-            return commune_education
-        return dossier if not c.minor else register
-    if not c.minor or c.t >= PL01_START:
-        return dossier
-    return register  # a minor before PL 01/2022: no court route yet, try again at home
 
 
 # --- phase: compulsory rehab (commune education, dossier, court, execution) --------------------
@@ -307,53 +313,20 @@ DOSSIER_GROUNDS = {
 
 
 def dossier(c: Course) -> Phase | None:
-    """Compile the compulsory-rehab dossier and take it through the Labour office and the court."""
-    c.rounds += 1
-    c.dossiers += 1
-    c.wait_wd(7, 12) if c.chance("dossier_late", 0.08) else c.wait_wd(1, 5)
-    minor = c.minor_route = c.minor
-    did = f"HS-{c.commune.code[-5:]}-{c.t.year}-{c.dossiers:02d}"
-    c.dossier_id = did
-    police = c.actor("commune_police")
-    basis: tuple[str, str | None]
-    if c.pre22:
-        ground, basis = "LXLVPHC2012 Art 96", ("ND221/2013", None)
-    else:
-        ground = "Law73 Art 33" if minor else DOSSIER_GROUNDS.get(c.violation, "Law73 Art 32(1)")
-        basis = ("ND116/2021", "Art 50" if minor else "Art 40")
-    c.record(
-        "DossierOpened",
-        {
-            "dossier_id": did,
-            "compiler_unit": c.commune.code,
-            "ground": ground,
-            "route": "minor" if minor else "adult",
-            "residence_status": "stable" if c.stable else "not_stable",
-        },
-        police,
-        body=c.body("commune_committee"),
-        doc=c.doc("{n}/CV-UBND", "Mẫu số 29" if not c.pre22 else None),
-        basis=basis,
-    )
+    """Compile the compulsory-rehab dossier and take it to the court: through the Labour office
+    until 28 Feb 2025; from 1 Mar 2025 the commune police compile it and send it directly."""
+    did, minor, police = open_dossier(c)
+    by_police = c.compiler_kind == "commune_police"
     if not c.pre22:
         interim(c, did, minor)
     if not c.chance("dossier_not_served", 0.05):
-        c.wait_wd(1, 3)
-        served_on = (
-            "parent" if minor else c.rng.choices(("person", "legal_representative"), (92, 8))[0]
-        )
-        c.record(
-            "DossierServed",
-            {"dossier_id": did, "served_on": served_on},
-            police,
-            body=c.body("commune_committee"),
-            doc=c.doc("{n}/TB-UBND", "Mẫu số 32" if not c.pre22 else None),
-            basis=("ND116/2021", "Art 42") if not c.pre22 else None,
-        )
+        serve_dossier(c, did, minor, police)
     reading_ends = add_working_days(c.t.date(), 3)
     check_on = add_working_days(reading_ends, c.rng.randint(1, 3))
     if check_on < REGIME_22.date():  # from 2022 the dossier is finished under the new law
         legality_check(c, did, check_on)
+    if by_police:
+        return send_to_court(c, did, minor, reading_ends)
     if c.chance("late_to_labour_office", 0.12):
         c.until(add_working_days(max(reading_ends, c.t.date()), c.rng.randint(5, 8)))
     else:
@@ -369,18 +342,7 @@ def dossier(c: Course) -> Phase | None:
         returned_for_supplement(c, did, "labour_office")
     labour = c.actor("labour_officer")
     c.wait_wd(3, 6) if c.chance("labour_office_late", 0.1) else c.wait_wd(1, 2)
-    facility = MINORS_FACILITY if minor else c.rng.choice(COMPULSORY_FACILITIES)
-    c.facility = facility
-    to_court = {
-        "dossier_id": did,
-        "court_unit": c.district.code,
-        "proposed_facility": facility.name,
-    }
-    if minor:
-        to_court["child_rights_note"] = (
-            "Đề nghị bảo đảm quyền được học tập của người chưa thành niên; "
-            "gia đình có ý kiến đồng ý tại Mẫu số 38"
-        )
+    to_court = court_referral(c, did, minor)
     c.record(
         "DossierSentToCourt",
         to_court,
@@ -400,13 +362,115 @@ def dossier(c: Course) -> Phase | None:
     return court
 
 
+def open_dossier(c: Course) -> tuple[str, bool, Actor]:
+    """The dossier is opened a few working days after the violation; returns its id, whether
+    it follows the minors' route, and the commune police officer who compiles it."""
+    c.rounds += 1
+    c.dossiers += 1
+    c.wait_wd(7, 12) if c.chance("dossier_late", 0.08) else c.wait_wd(1, 5)
+    minor = c.minor_route = c.minor
+    did = f"HS-{c.commune.code[-5:]}-{c.t.year}-{c.dossiers:02d}"
+    c.dossier_id = did
+    police = c.actor("commune_police")
+    by_police = c.compiler_kind == "commune_police"
+    basis: tuple[str, str | None]
+    if c.pre22:
+        ground, basis = "LXLVPHC2012 Art 96", ("ND221/2013", None)
+    else:
+        ground = "Law73 Art 33" if minor else DOSSIER_GROUNDS.get(c.violation, "Law73 Art 32(1)")
+        basis = ("ND116/2021", "Art 50" if minor else "Art 40")
+    c.record(
+        "DossierOpened",
+        {
+            "dossier_id": did,
+            "compiler_unit": c.commune.code,
+            "ground": ground,
+            "route": "minor" if minor else "adult",
+            "residence_status": "stable" if c.stable else "not_stable",
+        },
+        police,
+        body=c.body(c.compiler_kind),
+        doc=c.doc("{n}/CV-CA", None)
+        if by_police
+        else c.doc("{n}/CV-UBND", "Mẫu số 29" if not c.pre22 else None),
+        basis=JC03 if by_police else basis,
+    )
+    return did, minor, police
+
+
+def serve_dossier(c: Course, did: str, minor: bool, police: Actor) -> None:
+    """The person (a minor's parent) is notified of the dossier and may read it for 3 wd."""
+    by_police = c.compiler_kind == "commune_police"
+    c.wait_wd(1, 3)
+    served_on = "parent" if minor else c.rng.choices(("person", "legal_representative"), (92, 8))[0]
+    c.record(
+        "DossierServed",
+        {"dossier_id": did, "served_on": served_on},
+        police,
+        body=c.body(c.compiler_kind),
+        doc=c.doc("{n}/TB-CA", None)
+        if by_police
+        else c.doc("{n}/TB-UBND", "Mẫu số 32" if not c.pre22 else None),
+        basis=("ND116/2021", "Art 42") if not c.pre22 else None,
+    )
+
+
+JC03 = ("TTLT03/2025", None)
+"""Joint Circular 03/2025 (the commune police compile and send the dossier); articles unread."""
+
+
+def court_referral(c: Course, did: str, minor: bool) -> dict[str, Any]:
+    """What goes to the court with the dossier: the court, and the facility proposed."""
+    facility = MINORS_FACILITY if minor else c.rng.choice(COMPULSORY_FACILITIES)
+    c.facility = facility
+    to_court = {
+        "dossier_id": did,
+        "court_unit": c.court_body()["unit"],
+        "proposed_facility": facility.name,
+    }
+    if minor:
+        to_court["child_rights_note"] = (
+            "Đề nghị bảo đảm quyền được học tập của người chưa thành niên; "
+            "gia đình có ý kiến đồng ý tại Mẫu số 38"
+        )
+    return to_court
+
+
+def send_to_court(c: Course, did: str, minor: bool, reading_ends: date) -> Phase:
+    """From 1 Mar 2025 the commune police send the dossier straight to the court (Joint
+    Circular 03/2025: no Labour-office check). The demo keeps the day after the reading
+    period that the Labour office had: the deadline that replaces it is unverified."""
+    if c.chance("late_to_court", 0.12):
+        c.until(add_working_days(max(reading_ends, c.t.date()), c.rng.randint(5, 8)))
+    else:
+        c.until(add_working_days(max(reading_ends, c.t.date()), 1))
+    to_court = court_referral(c, did, minor)
+    police = c.actor("commune_police")
+    c.record(
+        "DossierSentToCourt",
+        to_court,
+        police,
+        body=c.body("commune_police"),
+        doc=c.doc("{n}/CV-CA"),
+        basis=JC03,
+    )
+    if c.chance("court_returns", 0.05):
+        returned_for_supplement(c, did, "court")
+        c.wait_wd(1, 2)
+        to_court["court_unit"] = c.court_body()["unit"]
+        c.record("DossierSentToCourt", to_court, police, body=c.body("commune_police"))
+    return court
+
+
 def court(c: Course) -> Phase | None:
     """The district court accepts, holds a session, decides; appeals; the decision takes effect."""
     did = c.dossier_id
     minor = c.minor_route
     clerk = c.actor("court_clerk")
-    court_body = c.body("district_court")
     c.wait_wd(1, 3)
+    court_body = c.court_body()
+    if clerk.unit != court_body["unit"]:  # sent to a district court, accepted by a regional one
+        clerk = c.actor("court_clerk")
     code, instrument = ordinance(c, minor)
     judge = c.staff("judge").name
     case_no = f"{c.rng.randint(1, 400)}/{c.t.year}/TLST-BPXLHC"
@@ -464,13 +528,16 @@ def court(c: Course) -> Phase | None:
             basis=court_basis(instrument, "Art 20"),
         )
     c.until(session_on)
+    court_body = c.court_body()  # a district court's case goes on at the regional court
+    if clerk.unit != court_body["unit"]:
+        clerk = c.actor("court_clerk")
     procurator = c.staff("procurator").name
-    attendees = [
-        f"Thẩm phán {judge}",
-        f"Kiểm sát viên {procurator}",
-        f"Đại diện Phòng LĐTBXH {c.district.label}",
-        "Người bị đề nghị",
-    ]
+    proposer = (
+        f"Đại diện Phòng LĐTBXH {c.area_label}"
+        if c.t < POLICE_TAKEOVER
+        else f"Đại diện Công an {c.commune.label}"
+    )
+    attendees = [f"Thẩm phán {judge}", f"Kiểm sát viên {procurator}", proposer, "Người bị đề nghị"]
     if minor:
         attendees.append("Cha/mẹ của người bị đề nghị")
     c.record(
@@ -507,8 +574,8 @@ def court(c: Course) -> Phase | None:
         kind = c.choose("appeal_kind", ("complaint", "protest", "petition"), (80, 15, 5))
         filed_by = {
             "complaint": "Người bị đề nghị",
-            "protest": f"Viện kiểm sát nhân dân {c.district.label}",
-            "petition": f"Phòng LĐTBXH {c.district.label}",
+            "protest": f"Viện kiểm sát nhân dân {c.area_label}",
+            "petition": proposer.removeprefix("Đại diện "),
         }[kind]
         c.until(add_working_days(announced, c.rng.randint(1, 5)))
         c.record(
@@ -571,7 +638,7 @@ def execution(c: Course) -> Phase | None:
             "ExecutionDeferred",
             deferral,
             c.actor("court_clerk"),
-            body=c.body("district_court"),
+            body=c.court_body(),
             doc=c.doc("{n}/{y}/QĐ-TA", "Mẫu số 42a" if kind == "postponed" else "Mẫu số 42b"),
             basis=("ND116/2021", "Art 57") if not c.pre22 else ("LXLVPHC2012", "Art 111"),
         )
@@ -581,31 +648,29 @@ def execution(c: Course) -> Phase | None:
             )
         accompany(c, c.office(until), "community")
         received = c.t.date()
-    district_police = c.actor("district_police")
+    police, police_body = c.escort_police()
     if c.chance("abscond_before_admission", 0.04):
         c.until(received)
         c.wait_days(1, 3)
-        c.record(
-            "Absconded",
-            {"phase": "before_admission"},
-            district_police,
-            body=c.body("district_police"),
-        )
+        c.record("Absconded", {"phase": "before_admission"}, police, body=police_body)
         c.wait_days(0, 2)
         c.record(
             "SearchDecided",
             {},
-            district_police,
-            body=c.body("district_police"),
-            doc=c.doc("{n}/QĐ-CAH", "Mẫu số 41" if not c.pre22 else None),
+            police,
+            body=police_body,
+            doc=c.doc(
+                "{n}/QĐ-CAH" if police_body["kind"] == "district_police" else "{n}/QĐ-CA",
+                "Mẫu số 41" if not c.pre22 else None,
+            ),
             basis=("ND116/2021", "Art 56") if not c.pre22 else ("LXLVPHC2012", "Art 132"),
         )
         c.wait_days(5, 60)
         c.record(
             "Returned",
             {"how": "apprehended" if c.rng.random() < 0.8 else "voluntary"},
-            district_police,
-            body=c.body("district_police"),
+            police,
+            body=police_body,
         )
         received = c.t.date()
     c.until(received)
@@ -620,8 +685,8 @@ def execution(c: Course) -> Phase | None:
             "custody_started_at": custody,
             "decision_received_on": received,
         },
-        district_police,
-        body=c.body("district_police"),
+        police,
+        body=police_body,
         basis=("ND116/2021", "Art 54") if not c.pre22 else ("LXLVPHC2012", "Art 110"),
     )
     c.wait(hours=c.rng.uniform(1, 4))
@@ -682,7 +747,7 @@ def facility_stay(c: Course) -> Phase | None:
             "TermAdjusted",
             adjustment,
             staff,
-            body=c.body("district_court", facility.district),
+            body=c.court_body(facility),
             doc=c.doc("{n}/{y}/QĐ-TA", "Mẫu số 45" if kind == "temporary_removal" else None),
             basis=("ND116/2021", "Art 59" if kind == "temporary_removal" else "Art 58")
             if not c.pre22
@@ -703,7 +768,7 @@ def facility_stay(c: Course) -> Phase | None:
             {
                 "term_ends_on": ends.date(),
                 "recipients": [
-                    f"Tòa án nhân dân {c.district.label}",
+                    c.court_name(),
                     f"UBND {c.commune.label}",
                     f"Gia đình ({family})",
                 ],
@@ -740,6 +805,16 @@ def facility_stay(c: Course) -> Phase | None:
 
 def post_rehab(c: Course) -> Phase | None:
     """Management at the place of residence: 2 years after an adult's compulsory rehab, else 1."""
+    end = decide_post_rehab(c)
+    if c.chance("relapse_in_post_rehab", 0.12):
+        accompany(c, c.t + (end - c.t) * c.rng.uniform(0.1, 0.8), "post_rehab")
+        return relapse_in_post_rehab
+    return post_rehab_ends(c, end)
+
+
+def decide_post_rehab(c: Course) -> datetime:
+    """The commune chairman's decision (Form 51), a few working days from now; returns when
+    the management ends."""
     years = 2 if c.completed == "compulsory_adult" else 1
     if c.pre22:
         years = c.rng.choice((1, 2))
@@ -758,10 +833,11 @@ def post_rehab(c: Course) -> Phase | None:
         doc=c.doc("{n}/QĐ-UBND", "Mẫu số 51" if not c.pre22 else None),
         basis=("ND116/2021", "Art 78") if not c.pre22 else ("ND94/2009", None),
     )
-    end = c.office(ends)
-    if c.chance("relapse_in_post_rehab", 0.12):
-        accompany(c, c.t + (end - c.t) * c.rng.uniform(0.1, 0.8), "post_rehab")
-        return relapse_in_post_rehab
+    return c.office(ends)
+
+
+def post_rehab_ends(c: Course, end: datetime) -> Phase | None:
+    """The management runs its course to ``end`` and is completed; the case closes."""
     accompany(c, end, "post_rehab")
     c.wait_wd(0, 5)
     c.record(

@@ -21,6 +21,7 @@ from infra.demo.world import (
     PROVINCE,
     VISIT_OUTCOMES,
     VOLUNTARY_FACILITIES,
+    Commune,
     address,
     national_id,
 )
@@ -82,9 +83,7 @@ def counselling(c: Course, phase: str, pin: bool = False) -> str:
 
 
 def self_help(c: Course, phase: str) -> None:
-    group = (
-        f"NTL-{c.commune.code[-5:]}" if c.rng.random() < 0.7 else f"CLB-B93-{c.district.code[-3:]}"
-    )
+    group = f"NTL-{c.commune.code[-5:]}" if c.rng.random() < 0.7 else f"CLB-B93-{c.area_code[-3:]}"
     c.record(
         "SelfHelpGroupAttended",
         {"group_id": group, "session_on": c.t.date()},
@@ -104,7 +103,7 @@ def home_visit(c: Course, phase: str) -> None:
 
 def negative_test(c: Course, phase: str) -> None:
     if phase == "ost":
-        drug_test(c, c.t, False, c.actor("ost_staff"), c.district.code)
+        drug_test(c, c.t, False, c.actor("ost_staff"), c.area_code)
     elif phase == "facility":
         drug_test(c, c.t, False, c.facility_staff(c.facility), PROVINCE)
     else:
@@ -175,7 +174,11 @@ REFERRAL_SERVICES = {
 
 
 def provider_for(c: Course, service: str, phase: str) -> str:
-    d = c.district.label
+    d = c.area_label
+    # the district Labour office's social work went to the commune with the districts
+    welfare = f"Phòng Lao động - Thương binh và Xã hội {d}"
+    if c.commune.district is None:
+        welfare = f"Phòng Văn hóa - Xã hội, UBND {c.commune.label}"
     if phase == "facility" and service in ("vocational_training", "general_health"):
         return (
             f"Tổ dạy nghề, {c.facility.name}"
@@ -192,7 +195,7 @@ def provider_for(c: Course, service: str, phase: str) -> str:
         "job_placement": JOB_CENTRE,
         "loan": f"Ngân hàng Chính sách xã hội {d}",
         "legal_aid": LEGAL_AID,
-        "social_assistance": f"Phòng Lao động - Thương binh và Xã hội {d}",
+        "social_assistance": welfare,
         "education": f"Trường THCS {c.commune.name}",
         "other": f"Hội Liên hiệp Phụ nữ {c.commune.label}",
     }[service]
@@ -362,10 +365,11 @@ def update_details(c: Course, phase: str) -> None:
     )
 
 
-def transfer(c: Course, phase: str) -> None:
-    """The person moves to another commune of the province; the case follows (U9, P4)."""
+def transfer(c: Course, phase: str, to: Commune | None = None) -> None:
+    """The person moves to another commune of the province (``to``, else one at random, on
+    the map of the day); the case follows (U9, P4)."""
     old = c.commune
-    new = c.rng.choice([x for x in c.world.communes if x.code != old.code])
+    new = to or c.rng.choice([x for x in c.world.communes_on(c.t) if x.code != old.code])
     c.person["residence_unit"], c.person["address"] = new.code, address(c.rng, new)
     c.record(
         "PersonDetailsUpdated",
@@ -379,7 +383,8 @@ def transfer(c: Course, phase: str) -> None:
         {
             "from_unit": old.code,
             "to_unit": new.code,
-            "reason": f"Chuyển nơi cư trú về {new.label}, {new.district.label}",
+            "reason": f"Chuyển nơi cư trú về {new.label}"
+            + (f", {new.district.label}" if new.district else ""),
         },
         c.actor("commune_officer"),
         body=c.body("commune_committee"),
