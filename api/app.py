@@ -25,6 +25,7 @@ from api.routes import (
     health,
     inspections,
     persons,
+    units,
 )
 from domain.application import CaseLedger
 from domain.policy import packaged_policy
@@ -110,6 +111,7 @@ def create_app(settings: Settings, ledger: CaseLedger | None = None) -> FastAPI:
     app.include_router(persons.router)
     app.include_router(caseloads.router)
     app.include_router(inspections.router)
+    app.include_router(units.router)
     return app
 
 

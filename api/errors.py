@@ -21,6 +21,7 @@ from domain.errors import (
     FieldError,
     Forbidden,
     InvalidEvent,
+    UnitNotFound,
     UnresolvedReference,
 )
 from domain.personal import KeyUnavailable, TamperedField
@@ -34,6 +35,7 @@ STATUS: list[tuple[type[Exception], int]] = [
     (ReadModelBehind, 503),
     (Busy, 503),
     (CaseNotFound, 404),
+    (UnitNotFound, 404),
     (Forbidden, 403),
     (AuditUnavailable, 503),
     (IdentityUnavailable, 503),

@@ -515,3 +515,31 @@ class PersonReportPublic(BaseModel):
     person: dict[str, Any]
     entries: list[ReportedEntryPublic]
     accesses: list[ReportedAccessPublic]
+
+
+# --- org units ------------------------------------------------------------------------------
+
+
+class UnitPublic(BaseModel):
+    code: str
+    level: Literal["province", "district", "commune"]
+    name: str = Field(description="in Vietnamese, with diacritics")
+    parent: str | None = Field(description="the unit above, on the unit's dates")
+    valid_from: date | None = Field(description="first day (null: before the records)")
+    valid_to: date | None = Field(description="last day, inclusive (null: still in force)")
+
+
+class UnitShare(BaseModel):
+    unit: UnitPublic
+    share: Literal["whole", "part"]
+
+
+class UnitOnDatePublic(BaseModel):
+    code: str
+    on: date
+    unit: UnitPublic | None = Field(description="what the code named that day (null: nothing)")
+    ancestors: list[UnitPublic] = Field(description="the units above it that day, parent first")
+    versions: list[UnitPublic] = Field(description="every version of the code, oldest first")
+    successors: list[UnitShare] = Field(description="what it went into at a reform")
+    predecessors: list[UnitShare] = Field(description="what went into it at a reform")
+    today: list[str] = Field(description="the units of today's list it stands for")

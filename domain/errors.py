@@ -40,6 +40,10 @@ class CaseNotFound(CaseLedgerError):
     """No case with this id (404)."""
 
 
+class UnitNotFound(CaseLedgerError):
+    """No list of the unit registry holds this code, on any date (404)."""
+
+
 class Conflict(CaseLedgerError):
     """The write contradicts what the record already holds (409)."""
 

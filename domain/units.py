@@ -253,6 +253,10 @@ class Registry:
         names the codes of the other list so counted, with ``whole`` or ``part``."""
         return self._area(code)
 
+    def versions(self, code: str) -> list[Unit]:
+        """Every version of ``code``, oldest first."""
+        return list(self._versions.get(code, ()))
+
     def latest(self, code: str) -> Unit | None:
         """The last version of ``code`` any list holds (``None``: none does)."""
         versions = self._versions.get(code)

@@ -261,6 +261,7 @@ def drive_every_route(client: TestClient) -> set[tuple[str, str]]:
         "/v1/inspections/report",
         params={"unit": HANOI, "from": "2021-01-01", "to": "2021-12-31"},
     )
+    call("GET", "/v1/units/{code}", f"/v1/units/{HANOI}", params={"on": "2021-03-02"})
     saigon = bearer("commune_police", "79.760.26734", "police-79")
     grant = call(
         "POST",

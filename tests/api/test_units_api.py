@@ -174,3 +174,54 @@ def test_a_report_across_1_july_2025_counts_both_maps_and_says_how(client: TestC
     counted = {u["code"]: u["share"] for u in units["also_counted"]}
     assert counted[TRUC_BACH_2024] == "whole"
     assert counted["01.001.00016"] == "part"  # Ngọc Hà: split between two new wards
+
+
+# -- the registry, by date -------------------------------------------------------------------
+
+
+def test_a_code_read_on_a_day_before_the_reform_names_its_commune_and_what_it_became(
+    client: TestClient,
+) -> None:
+    response = client.get(f"/v1/units/{VIET_HUNG_2024}", params={"on": "2024-05-06"}, headers=HANOI)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["unit"]["name"] == "Phường Việt Hưng"
+    assert [a["name"] for a in body["ancestors"]] == ["Quận Long Biên", "Thành phố Hà Nội"]
+    assert {(s["unit"]["code"], s["share"]) for s in body["successors"]} == {
+        ("01.00127", "part"),
+        ("01.00136", "part"),
+    }
+    assert body["today"] == ["01.00127", "01.00136"]
+
+
+def test_a_code_read_after_it_ended_names_nothing_that_day_but_keeps_its_history(
+    client: TestClient,
+) -> None:
+    body = client.get(
+        f"/v1/units/{VIET_HUNG_2024}", params={"on": "2026-01-01"}, headers=HANOI
+    ).json()
+
+    assert body["unit"] is None and body["ancestors"] == []
+    assert [(v["valid_from"], v["valid_to"]) for v in body["versions"]] == [(None, "2025-06-30")]
+
+
+def test_todays_ward_names_the_old_communes_that_went_into_it(client: TestClient) -> None:
+    body = client.get(f"/v1/units/{BA_DINH_2026}", headers=HANOI).json()
+
+    assert body["unit"]["name"] == "Phường Ba Đình" and body["unit"]["valid_to"] is None
+    assert ("01.001.00004", "whole") in {
+        (p["unit"]["code"], p["share"]) for p in body["predecessors"]
+    }
+
+
+def test_a_code_no_list_holds_is_not_found_naming_the_field(client: TestClient) -> None:
+    response = client.get("/v1/units/01.004.00999", headers=HANOI)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["errors"][0]["field"] == "code"
+
+
+def test_the_registry_is_read_with_a_verified_identity_only(client: TestClient) -> None:
+    assert client.get(f"/v1/units/{BA_DINH_2026}").status_code == 401
