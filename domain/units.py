@@ -232,14 +232,17 @@ class Registry:
 
     def lies_in(self, code: str, on: date | None, scope: str) -> bool:
         """Whether the unit ``code`` named on ``on`` lies, on today's map, in ``scope`` (a code
-        of any list: an old district stands for the communes its territory went into)."""
-        targets = self.current(scope)
+        of any list: an old district stands for the communes its territory went into; a code
+        no list holds, for itself only)."""
+        if code not in self._versions and _within(code, scope):
+            return True  # an unknown code under the scope's own code (an old record's commune)
+        targets = self._scope(scope)
         return any(_within(x, t) for x in self.current(code, on) for t in targets)
 
     def contains(self, scope: str, code: str, on: date | None = None) -> bool:
         """Whether all of the unit ``code`` (on ``on``) lies in ``scope`` on today's map: what a
         caller of unit ``scope`` may ask a caseload or report of ``code`` for."""
-        targets = self.current(scope)
+        targets = self._scope(scope)
         here = self.current(code, on)
         return bool(here) and all(any(_within(x, t) for t in targets) for x in here)
 
@@ -273,6 +276,12 @@ class Registry:
         return self._newest
 
     # -- resolution, cached -------------------------------------------------------------------
+
+    def _scope(self, scope: str) -> frozenset[str]:
+        """What a caller's unit covers on today's map. Unlike a recorded code, a scope that no
+        list holds is not widened to its province (a token naming a commune code nobody knows
+        must not reach the whole province): it covers its own code and the codes under it."""
+        return self.current(scope) if scope in self._versions else frozenset({scope})
 
     def _version(self, code: str, on: date | None) -> Unit | None:
         versions = self._versions.get(code)

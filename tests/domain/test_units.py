@@ -186,6 +186,14 @@ def test_a_code_no_list_holds_stands_for_its_province_only() -> None:
     assert not registry().lies_in("01.004.00999", BEFORE, "01.00127")
 
 
+def test_a_scope_no_list_holds_is_not_widened_to_its_province() -> None:
+    """A token naming an unknown commune reaches that code only, never the province."""
+    assert not registry().lies_in("01.004.00127", BEFORE, "01.004.00999")
+    assert not registry().contains("01.004.00999", "01.00127")
+    assert registry().lies_in("01.004.00999", BEFORE, "01.004.00999")
+    assert registry().lies_in("01.004.00999", BEFORE, "01.004")  # quận Long Biên's, by its code
+
+
 def test_a_new_commune_holds_the_old_cases_of_the_communes_that_went_into_it() -> None:
     assert registry().lies_in(VIET_HUNG_2024, BEFORE, "01.00127")
     assert registry().lies_in(VIET_HUNG_2024, BEFORE, "01.00136")
