@@ -206,22 +206,53 @@ Progress = Callable[[int], None]
 PROGRESS_EVERY = 2000
 
 
+@dataclass(frozen=True)
+class LogSpan:
+    """The global log from one case's first entry to the head: which positions it should hold
+    (``first`` to ``last``) and how many it does (``count``)."""
+
+    case_id: UUID
+    first: int
+    last: int
+    count: int
+
+    def problem(self) -> Problem | None:
+        """Entries removed anywhere after the case's first one: perhaps this case's last ones
+        (an owner deleting a case's tail with its log entries leaves a chain that still holds
+        on its own), perhaps another case's; the whole-store verification locates them."""
+        missing = self.last - self.first + 1 - self.count
+        if missing == 0:
+            return None
+        return Problem(
+            "log_gap",
+            f"the global log lacks {missing} of the positions {self.first} (this case's first "
+            f"entry) to {self.last} (the head): entries were removed, perhaps this case's last "
+            "ones; the whole-store verification locates them",
+            self.case_id,
+        )
+
+
 def verify(
     events: Iterable[StoredRow],
     log: Iterable[LogRow],
     *,
     whole_log: bool,
     progress: Progress | None = None,
+    span: LogSpan | None = None,
 ) -> VerificationReport:
     """Check every stored event against its hash and its case's chain, and the log against them.
 
     ``events`` must come ordered by case then version, ``log`` by position. With
     ``whole_log`` the log must hold positions 1..N without a gap and chain from genesis (false
-    when only one case's entries are checked). Problems are reported in log order, so the
-    first broken link is the earliest in recording order.
+    when only one case's entries are checked: then ``span`` says whether the log still holds
+    every position from the case's first entry to the head). Problems are reported in log
+    order, so the first broken link is the earliest in recording order.
     """
     report = VerificationReport()
     log_problems: list[Problem] = []
+    gap = span.problem() if span is not None else None
+    if gap is not None:
+        log_problems.append(gap)
     previous, expected_position = GENESIS, 1
     for entry in log:
         where = (entry.case_id, entry.version, entry.event_id, entry.position)

@@ -74,6 +74,7 @@ from domain.integrity import (
     HASHED_COLUMNS,
     STORED_COLUMNS,
     LogRow,
+    LogSpan,
     Progress,
     StoredRow,
     VerificationReport,
@@ -714,6 +715,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         events_statement += SQL("ORDER BY e.case_id, e.version")
         with self._scan_connection(whole_store=case_id is None) as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            span = self._span(conn, case_id) if case_id is not None else None
             with (
                 conn.cursor(name="verify_log") as log_cursor,
                 conn.cursor(name="verify_events") as events_cursor,
@@ -736,13 +738,36 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                     for r in log_cursor
                 )
                 rows = (_stored_row(r) for r in events_cursor)
-                report = verify(rows, entries, whole_log=case_id is None, progress=progress)
+                report = verify(
+                    rows, entries, whole_log=case_id is None, progress=progress, span=span
+                )
             if case_id is None:
                 with conn.cursor(name="verify_access") as access_cursor:
                     access_cursor.itersize = 5000
                     access_cursor.execute(self.verify_access_statement)
                     verify_access((access_row(r, r["indexed"]) for r in access_cursor), report)
             return report
+
+    def _span(self, conn: psycopg.Connection[Any], case_id: UUID) -> LogSpan | None:
+        """The log from the case's first entry to the head, in the verification's snapshot."""
+        log = Identifier(self.datastore.schema, self.log_table)
+        first = _one(
+            conn.execute(
+                SQL("SELECT min(position) AS first FROM {} WHERE case_id = %s").format(log),
+                (case_id,),
+            )
+        )["first"]
+        if first is None:
+            return None
+        found = _one(
+            conn.execute(
+                SQL(
+                    "SELECT count(*) AS n, max(position) AS head FROM {} WHERE position >= %s"
+                ).format(log),
+                (first,),
+            )
+        )
+        return LogSpan(case_id, first, found["head"], found["n"])
 
     @contextlib.contextmanager
     def _scan_connection(self, whole_store: bool) -> Iterator[psycopg.Connection[Any]]:

@@ -26,6 +26,7 @@ from domain.integrity import (
     STORED_COLUMNS,
     EventColumns,
     LogRow,
+    LogSpan,
     Progress,
     StoredRow,
     VerificationReport,
@@ -391,6 +392,14 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 LogRow(r[0], r[1], UUID(r[2]), r[3], bytes(r[4]), bytes(r[5]), r[6])
                 for r in c.fetchall()
             ]
+            span = None
+            if case_id is not None and log:
+                c.execute(
+                    f"SELECT count(*), max(position) FROM {self.log_table} WHERE position >= ?",
+                    (log[0].position,),
+                )
+                count, head = c.fetchone()
+                span = LogSpan(case_id, log[0].position, head, count)
             c.execute(
                 f"SELECT {', '.join('e.' + name for name in STORED_COLUMNS)}, l.position "
                 f"FROM {self.events_table_name} e LEFT JOIN {self.log_table} l "
@@ -398,7 +407,7 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 params,
             )
             rows = (_stored_row(r) for r in iter(c.fetchone, None))
-            report = verify(rows, log, whole_log=case_id is None, progress=progress)
+            report = verify(rows, log, whole_log=case_id is None, progress=progress, span=span)
             if case_id is None:
                 c.execute(
                     f"SELECT {self.access_select}, i.indexed FROM {self.access_table} a "
