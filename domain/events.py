@@ -955,7 +955,18 @@ ONCE_PER_DOSSIER = frozenset({"CourtAccepted", "CourtDecisionIssued", "CourtDeci
 # Payload fields that tie an event to others; a correction may not change them (void and
 # re-enter instead), or the references it made would silently move.
 REFERENCE_FIELDS = frozenset(
-    {"referral_id", "dossier_id", "corrects_event_id", "voids_event_id", "evidence_event_ids"}
+    {
+        "referral_id",
+        "dossier_id",
+        "corrects_event_id",
+        "voids_event_id",
+        "evidence_event_ids",
+        # the units that place a case: moving it is a CaseTransferred, never a correction
+        "managing_unit",
+        "from_unit",
+        "to_unit",
+        "court_unit",
+    }
 )
 
 # Envelope fields an EntryCorrected may change besides the payload.

@@ -225,6 +225,24 @@ def reach_of(entries: Iterable[Entry]) -> Reach:
     return Reach(managing, frozenset(handling), frozenset(former - {managing}))
 
 
+def _codes_day(new: NewEvent) -> date:
+    """The day whose list a new event's codes follow, as ``reach_of`` will read them."""
+    if new.unit_codes_as_of:
+        return date.fromisoformat(new.unit_codes_as_of)
+    return local_day(new.occurred_at)
+
+
+def _may_name(unit: str, body_unit: str, new: NewEvent) -> bool:
+    """Whether a caller of ``unit`` may name a handling body of ``body_unit`` (which gives the
+    body the case): the caller must belong to the body's territory; and a body of a unit not
+    on today's list, whose territory went to several of today's units, must lie wholly in
+    the caller's, or naming it would hand the case to the other parts."""
+    units = registry()
+    if not units.in_force(body_unit):
+        return units.contains(unit, body_unit, _codes_day(new))
+    return units.contains(body_unit, unit)
+
+
 def _day_of(entry: Entry) -> date:
     """The day whose code list the entry's codes follow (a declared list, else its own)."""
     if entry.unit_codes_as_of:
@@ -260,9 +278,7 @@ def authorize_recording(
             what = f"{new.type} of a {target}" if target else new.type
             raise Forbidden(f"role {role.name} may not record {what}", field="type")
         body = new.acting_body or {}
-        if body.get("kind") in HANDLING_KINDS and not registry().contains(
-            body["unit"], principal.unit
-        ):
+        if body.get("kind") in HANDLING_KINDS and not _may_name(principal.unit, body["unit"], new):
             # naming a court, procuracy or facility as the acting body gives it the case:
             # only someone inside that body's territory may say it acted
             raise Forbidden(
@@ -270,8 +286,8 @@ def authorize_recording(
                 "belongs to",
                 field="acting_body",
             )
-        if new.type == "CaseOpened" and not lies_in(
-            (new.data["managing_unit"], local_day(new.occurred_at)), principal.unit
+        if new.type == "CaseOpened" and not registry().contains(
+            principal.unit, new.data["managing_unit"], _codes_day(new)
         ):
             raise Forbidden(
                 f"managing_unit {new.data['managing_unit']} is outside unit "

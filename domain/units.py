@@ -231,20 +231,35 @@ class Registry:
         return frozenset(c.split(".")[0] for c in self.current(parent, on))
 
     def lies_in(self, code: str, on: date | None, scope: str) -> bool:
-        """Whether the unit ``code`` named on ``on`` lies, on today's map, in ``scope`` (a code
-        of any list: an old district stands for the communes its territory went into; a code
-        no list holds, for itself only)."""
-        if code not in self._versions and _within(code, scope):
-            return True  # an unknown code under the scope's own code (an old record's commune)
+        """Whether the unit ``code`` named on ``on`` lies, on today's map, in ``scope``.
+
+        A recorded commune lies in every unit of today that received a part of it (a split
+        commune's old case is reachable from each part until transferred). A recorded code of
+        a level since abolished (a district) lies only in a scope that holds all of it: a
+        commune that received a sliver of a district does not reach the district's cases. A
+        scope of an abolished unit (a stale token) covers what was recorded under it, and the
+        units of today wholly formed from it; a code no list holds, itself only."""
+        if _within(code, scope) and not self._in_force(scope):
+            return True  # recorded under the scope's own (old, or unknown) code
+        version = self._version(code, on)
+        if version is not None and version.level == "district":
+            return self.contains(scope, code, on)
         targets = self._scope(scope)
         return any(_within(x, t) for x in self.current(code, on) for t in targets)
 
     def contains(self, scope: str, code: str, on: date | None = None) -> bool:
         """Whether all of the unit ``code`` (on ``on``) lies in ``scope`` on today's map: what a
-        caller of unit ``scope`` may ask a caseload or report of ``code`` for."""
+        caller of unit ``scope`` may ask a caseload or report of, open a case for, or name as
+        an acting body when the code is not in force today."""
+        if _within(code, scope) and scope in self._versions and not self._in_force(scope):
+            return True  # under an abolished unit's own code
         targets = self._scope(scope)
         here = self.current(code, on)
         return bool(here) and all(any(_within(x, t) for t in targets) for x in here)
+
+    def in_force(self, code: str) -> bool:
+        """Whether today's list holds ``code``."""
+        return self._in_force(code)
 
     def area(self, code: str) -> Area:
         """The codes, of every list, that a caseload or report for ``code`` counts.
@@ -277,11 +292,24 @@ class Registry:
 
     # -- resolution, cached -------------------------------------------------------------------
 
+    def _in_force(self, code: str) -> bool:
+        return self.unit(code, self._newest) is not None
+
     def _scope(self, scope: str) -> frozenset[str]:
-        """What a caller's unit covers on today's map. Unlike a recorded code, a scope that no
-        list holds is not widened to its province (a token naming a commune code nobody knows
-        must not reach the whole province): it covers its own code and the codes under it."""
-        return self.current(scope) if scope in self._versions else frozenset({scope})
+        """What a caller's unit covers on today's map: itself when today's list holds it. A
+        scope that no list holds is not widened to its province (a token naming a commune code
+        nobody knows must not reach the whole province), nor is one of an abolished unit to
+        every unit that received a part of it: it covers the units of today wholly formed from
+        it (and, through ``lies_in``, what was recorded under its own code)."""
+        if scope not in self._versions:
+            return frozenset({scope})
+        if self._in_force(scope):
+            return self.current(scope)
+        return frozenset(
+            x
+            for x in self.current(scope)
+            if all(_within(old.code, scope) for old, _ in self.predecessors(x))
+        )
 
     def _version(self, code: str, on: date | None) -> Unit | None:
         versions = self._versions.get(code)
@@ -322,6 +350,8 @@ class Registry:
         found = self._areas.get(code)
         if found is not None:
             return found
+        if code not in self._versions:  # not cached: callers choose these strings
+            return Area(code, False, (code,), frozenset(), {})
         now = self.unit(code, self._newest)
         prefixes: set[str] = {code}
         mapped: dict[str, str] = {}
@@ -331,16 +361,16 @@ class Registry:
                     continue
                 into = self.current(old)
                 inside = [x for x in into if _within(x, code)]
-                if inside:
-                    mapped[old] = "whole" if len(inside) == len(into) else "part"
+                whole = len(inside) == len(into)
+                if inside and (whole or versions[-1].level != "district"):
+                    mapped[old] = "whole" if whole else "part"  # a district: only if whole
         else:  # an older map: newer codes that received a part of it
             for new, versions in self._versions.items():
                 if not any(u.valid_on(self._newest) for u in versions):
                     continue
-                came = self._past(new)
-                inside = [o for o in came if _within(o, code)]
-                if inside:
-                    mapped[new] = "whole" if len(inside) == len(came) else "part"
+                came = [u.code for u, _ in self.predecessors(new)]
+                if came and all(_within(o, code) for o in came):
+                    mapped[new] = "whole"  # a newer unit wholly formed from this one
         # a mapped code whose whole subtree is mapped too is counted by prefix
         for other in [c for c in mapped if c.count(".") == 0]:
             prefixes.add(other)
@@ -350,15 +380,6 @@ class Registry:
             code, now is not None, tuple(sorted(prefixes)), codes, shown
         )
         return found
-
-    def _past(self, code: str) -> frozenset[str]:
-        """The codes of older lists whose territory went into today's ``code``, at any depth
-        (the communes, and the districts and provinces above them)."""
-        found: set[str] = set()
-        for unit, _kind in self.predecessors(code):
-            found.add(unit.code)
-            found.update(a.code for a in self.ancestors(unit.code, unit.valid_to or self._newest))
-        return frozenset(found)
 
     # -- loading --------------------------------------------------------------------------------
 

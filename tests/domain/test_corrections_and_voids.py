@@ -85,11 +85,11 @@ def test_corrected_values_are_stored_normalised():
 
 def test_the_latest_correction_of_a_field_wins():
     case = open_case()
-    correct(case, case.entries[0], {"managing_unit": "01.004.00130"})
+    correct(case, case.entries[0], {"person.residence_unit": "01.004.00130"})
 
-    correct(case, case.entries[0], {"managing_unit": "01.004.00133"})
+    correct(case, case.entries[0], {"person.residence_unit": "01.004.00133"})
 
-    assert case.state.managing_unit == "01.004.00133"
+    assert case.state.person["residence_unit"] == "01.004.00133"
 
 
 def test_correcting_when_something_happened_reorders_the_stage_walk():

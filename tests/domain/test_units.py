@@ -214,12 +214,13 @@ def test_todays_ward_counts_the_old_communes_and_districts_that_went_into_it() -
     assert ba_dinh.holds("01.001.00004") and not ba_dinh.holds("01.001.00001")
 
 
-def test_an_old_district_counts_the_new_communes_that_received_a_part_of_it() -> None:
-    quan_ba_dinh = registry().area("01.001")  # quận Ba Đình (before 2025)
-    assert not quan_ba_dinh.current
-    assert quan_ba_dinh.holds("01.001.00001") and quan_ba_dinh.holds("01.00004")
-    assert not quan_ba_dinh.holds("01.004.00127")
-    assert set(quan_ba_dinh.mapped.values()) <= {"whole", "part"}
+def test_an_old_district_counts_only_the_new_communes_wholly_formed_from_it() -> None:
+    long_bien = registry().area("01.004")  # quận Long Biên (before 2025)
+    assert not long_bien.current
+    assert long_bien.holds("01.004.00133") and long_bien.holds("01.00127")  # Việt Hưng (2025)
+    assert not long_bien.holds("01.00136")  # Phúc Lợi also took in a part of Gia Lâm
+    assert not long_bien.holds("01") and set(long_bien.mapped.values()) == {"whole"}
+    assert registry().area("01.001").codes == frozenset()  # no ward lies wholly in quận Ba Đình
 
 
 def test_a_provinces_area_takes_in_the_old_provinces_merged_into_it_by_prefix() -> None:
