@@ -42,7 +42,7 @@ from domain.events import (
     Document,
     EventType,
     LegalBasis,
-    unit_paths,
+    unit_codes,
 )
 from domain.personal import scrubbed
 from domain.state import JSON, CaseState, Entry, Envelope, apply_changes, corrected_entry, derive
@@ -167,25 +167,18 @@ def check_unit_codes(
         return  # an instant out of the calendar: ``check_not_in_future`` refuses it
     units = registry()
     errors = []
-    for path in unit_paths(CATALOGUE[type_].model):
-        value = _at_path(data, path)
-        problem = units.problem(value, day) if isinstance(value, str) else None
-        if problem:
+    for path, code in unit_codes(type_, data, acting_body):
+        problem = units.problem(code, day)
+        if not problem:
+            continue
+        if path != "acting_body.unit":
             errors.append(FieldError((*loc, *path.split(".")), problem))
-    body_unit = (acting_body or {}).get("unit")
-    problem = units.problem(body_unit, day) if isinstance(body_unit, str) else None
-    if problem:
-        where = ("acting_body", "unit") if loc == ("data",) else (*loc, "acting_body")
-        errors.append(FieldError(where, problem))
+        elif loc == ("data",):
+            errors.append(FieldError(("acting_body", "unit"), problem))
+        else:
+            errors.append(FieldError((*loc, "acting_body"), problem))
     if errors:
         raise InvalidEvent(f"org-unit code not in force on {day}", errors)
-
-
-def _at_path(data: JSON, path: str) -> Any:
-    value: Any = data
-    for key in path.split("."):
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
 
 
 def _check_acting_body(event_type: EventType, acting_body: JSON | None) -> None:

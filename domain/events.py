@@ -1009,3 +1009,21 @@ def unit_paths(model: type[Model], prefix: str = "") -> list[str]:
         if isinstance(annotation, type) and issubclass(annotation, Model):
             paths.extend(unit_paths(annotation, f"{prefix}{name}."))
     return paths
+
+
+def unit_codes(
+    type_: str, data: dict[str, Any], acting_body: dict[str, Any] | None
+) -> list[tuple[str, str]]:
+    """The org-unit codes an event carries, each with its dotted path (``acting_body.unit``
+    for the acting body's): what validation and rule X25-12 judge on the event's date."""
+    found: list[tuple[str, str]] = []
+    for path in unit_paths(CATALOGUE[type_].model):
+        value: Any = data
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str):
+            found.append((path, value))
+    body_unit = (acting_body or {}).get("unit")
+    if isinstance(body_unit, str):
+        found.append(("acting_body.unit", body_unit))
+    return found

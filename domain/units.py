@@ -29,7 +29,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from itertools import pairwise
 
-VIETNAM = timezone(timedelta(hours=7))
+VIETNAM = timezone(timedelta(hours=7), "ICT")
 
 
 def local_day(instant: datetime) -> date:

@@ -16,24 +16,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
 from domain.compliance.calendar import Unit
 from domain.state import Entry
+from domain.units import VIETNAM
+from domain.units import local_day as local_day  # the one Vietnam day; rules import it here
 
 if TYPE_CHECKING:
     from domain.compliance.context import Context
 
-VN = timezone(timedelta(hours=7), "ICT")
+VN = VIETNAM
 
 Confidence = Literal["F", "S", "R", "system"]
 Severity = Literal["high", "medium", "low"]
-
-
-def local_day(instant: datetime) -> date:
-    """The calendar day in Vietnam of an instant."""
-    return instant.astimezone(VN).date()
 
 
 @dataclass(frozen=True)

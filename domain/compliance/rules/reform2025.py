@@ -44,7 +44,7 @@ from domain.compliance.spec import (
     on,
     wd,
 )
-from domain.events import CATALOGUE, unit_paths
+from domain.events import CATALOGUE, unit_codes
 from domain.state import Entry
 from domain.units import registry
 
@@ -169,11 +169,9 @@ def _units_on_its_date(entry: Entry, ctx: Context) -> str | None:
     both are recorded, and reported here so that an inspector sees the unit was not mapped."""
     units = registry()
     on_day = day(entry)
-    codes = [(p, _at(entry.data, p)) for p in unit_paths(CATALOGUE[entry.type].model)]
-    codes.append(("acting_body.unit", (entry.acting_body or {}).get("unit")))
     problems = []
-    for path, code in codes:
-        if not isinstance(code, str) or units.unit(code, on_day) is not None:
+    for path, code in unit_codes(entry.type, entry.data, entry.acting_body):
+        if units.unit(code, on_day) is not None:
             continue
         if not units.known(code):
             problems.append(f"{path} {code}: unknown unit (no list of its date holds it)")
@@ -184,13 +182,6 @@ def _units_on_its_date(entry: Entry, ctx: Context) -> str | None:
                 + (listed if entry.unit_codes_as_of else "")
             )
     return "; ".join(problems) or None
-
-
-def _at(data: dict[str, object], path: str) -> object:
-    value: object = data
-    for key in path.split("."):
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
 
 
 JC03 = "JC 03/2025/TTLT-BCA-VKSNDTC-TANDTC"
