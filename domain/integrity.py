@@ -43,9 +43,18 @@ from operator import attrgetter
 from uuid import UUID
 
 from domain.access import ACCESS_GENESIS, AccessEntry, access_hash
+from domain.tlog import (
+    EPOCH,
+    GENESIS,
+    Frontier,
+    canonical_event,
+    chain_hash,
+    head_entry,
+    leaf_hash,
+    log_entry,
+    tree_root,
+)
 
-GENESIS = hashlib.sha256(b"caseledger genesis").digest()
-DOMAIN_TAG = b"caseledger/1"
 MAX_PROBLEMS = 100
 
 
@@ -86,22 +95,10 @@ hashed_values: Callable[[EventColumns], tuple[object, ...]] = attrgetter(*HASHED
 
 
 def canonical_bytes(event: EventColumns) -> bytes:
-    """``DOMAIN_TAG``, then each of ``HASHED_COLUMNS`` in order, each prefixed by its length
-    (8 bytes, big-endian): the payload as is, every other value as the UTF-8 of its text (the
-    case id, version and schema version included)."""
-    joined: list[bytes] = []
-    for part in (DOMAIN_TAG, *[_encoded(value) for value in hashed_values(event)]):
-        joined.append(len(part).to_bytes(8, "big"))
-        joined.append(part)
-    return b"".join(joined)
-
-
-def _encoded(value: object) -> bytes:
-    return value if isinstance(value, bytes) else str(value).encode()
-
-
-def chain_hash(previous: bytes, canonical: bytes) -> bytes:
-    return hashlib.sha256(previous + canonical).digest()
+    """``domain.tlog.canonical_event`` of the event's ``HASHED_COLUMNS``, in order: each
+    prefixed by its length, the payload as is, every other value as the UTF-8 of its text (the
+    case id, version and schema version included). The offline verifier computes the same."""
+    return canonical_event(hashed_values(event))
 
 
 def log_hash(previous: bytes, position: int, event_hash: bytes) -> bytes:
@@ -129,6 +126,19 @@ class LogRow:
     event_hash: bytes  # as the log sealed it
     log_hash: bytes
     current_hash: bytes | None  # the events table's hash of that event; None if it is gone
+    logged_at: datetime | None = None  # the database's time of sequencing (None: before kept)
+
+    def entry(self) -> bytes:
+        """The entry's canonical bytes, the leaf of the log's tree (``domain.tlog.log_entry``;
+        an entry logged before log times were kept has the time 0, 1970-01-01)."""
+        return log_entry(
+            self.position,
+            self.case_id,
+            self.version,
+            self.event_hash,
+            self.logged_at or EPOCH,
+            self.event_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -166,6 +176,9 @@ class VerificationReport:
     head_hash: str | None = None
     access_entries: int = 0
     access_checked: bool = False  # the access log was verified (the whole store only)
+    tree: TreeHead | None = None  # the log's tree as rebuilt (the whole store only)
+    tree_heads: dict[int, TreeHead] = field(default_factory=dict)  # at the sizes asked
+    checkpoints: list[str] = field(default_factory=list)  # what each checkpoint check proved
 
     @property
     def ok(self) -> bool:
@@ -232,6 +245,77 @@ class LogSpan:
         )
 
 
+StoredNode = tuple[int, int, bytes]
+"""A stored subtree hash of the log's tree: (level, idx, hash)."""
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """What the log's entries make at one tree size: the tree's root, and the case-heads
+    tree (each case's last version and hash, by case id: ``domain.tlog.head_entry``)."""
+
+    size: int
+    root: bytes
+    heads: int
+    heads_root: bytes
+
+
+class TreeCheck:
+    """The log's Merkle tree rebuilt from its entries as verification reads them, in position
+    order (``observe``), compared with the stored subtree hashes (``stored``, in the order a
+    tree built leaf by leaf completes them), noting the heads at the ``sizes`` asked (those
+    of checkpoints to check). The first node that differs is reported; after it the stored
+    tree is not compared further (one removed node shifts all the rest)."""
+
+    def __init__(self, stored: Iterator[StoredNode], sizes: Iterable[int] = ()) -> None:
+        self.frontier = Frontier(0, [])
+        self.stored = stored
+        self.sizes = set(sizes)
+        self.heads: dict[UUID, tuple[int, bytes]] = {}
+        self.at: dict[int, TreeHead] = {}
+        self.problem: Problem | None = None
+        self.gap = False
+
+    def observe(self, entry: LogRow) -> None:
+        if self.gap or self.frontier.size + 1 != entry.position:
+            self.gap = True  # the log check reports it; the tree cannot be rebuilt past it
+            return
+        for level, idx, digest in self.frontier.append(leaf_hash(entry.entry())):
+            found = next(self.stored, None) if self.problem is None else None
+            if self.problem is None and (found is None or found != (level, idx, digest)):
+                self.problem = Problem(
+                    "tree_mismatch",
+                    f"the stored tree's node (level {level}, index {idx}) "
+                    + ("is missing" if found is None else "differs from the log's entries")
+                    + ": the log or its tree was altered since sequenced",
+                    entry.case_id,
+                    entry.version,
+                    entry.event_id,
+                    entry.position,
+                )
+        if self.sizes:
+            self.heads[entry.case_id] = (entry.version, entry.event_hash)
+            if entry.position in self.sizes:
+                self.at[entry.position] = self.head()
+
+    def head(self) -> TreeHead:
+        leaves = [
+            leaf_hash(head_entry(case_id, *self.heads[case_id]))
+            for case_id in sorted(self.heads, key=lambda c: c.bytes)
+        ]
+        return TreeHead(self.frontier.size, self.frontier.root(), len(leaves), tree_root(leaves))
+
+    def finish(self) -> Problem | None:
+        """The first difference, or stored nodes beyond the log's entries (unless a gap in the
+        log stopped the rebuild: that is reported as the gap)."""
+        if self.problem is None and not self.gap and next(self.stored, None) is not None:
+            self.problem = Problem(
+                "tree_mismatch",
+                f"the stored tree holds nodes beyond the log's {self.frontier.size} entries",
+            )
+        return self.problem
+
+
 def verify(
     events: Iterable[StoredRow],
     log: Iterable[LogRow],
@@ -239,14 +323,17 @@ def verify(
     whole_log: bool,
     progress: Progress | None = None,
     span: LogSpan | None = None,
+    tree: TreeCheck | None = None,
 ) -> VerificationReport:
     """Check every stored event against its hash and its case's chain, and the log against them.
 
     ``events`` must come ordered by case then version, ``log`` by position. With
     ``whole_log`` the log must hold positions 1..N without a gap and chain from genesis (false
     when only one case's entries are checked: then ``span`` says whether the log still holds
-    every position from the case's first entry to the head). Problems are reported in log
-    order, so the first broken link is the earliest in recording order.
+    every position from the case's first entry to the head). ``tree`` (the whole log only)
+    rebuilds the log's Merkle tree from the entries and compares it with the stored one.
+    Problems are reported in log order, so the first broken link is the earliest in recording
+    order.
     """
     report = VerificationReport()
     log_problems: list[Problem] = []
@@ -277,6 +364,8 @@ def verify(
                 )
             previous, expected_position = entry.log_hash, entry.position + 1
             report.head_position, report.head_hash = entry.position, entry.log_hash.hex()
+            if tree is not None:
+                tree.observe(entry)
         if entry.current_hash is None:
             log_problems.append(
                 Problem(
@@ -295,6 +384,12 @@ def verify(
                 )
             )
 
+    if tree is not None:
+        tree_problem = tree.finish()
+        if tree_problem is not None:
+            log_problems.append(tree_problem)
+        report.tree = tree.head()
+        report.tree_heads = dict(tree.at)
     removed: dict[tuple[UUID | None, int | None], str | None] = {
         (p.case_id, p.version): p.event_id for p in log_problems if p.case_id
     }

@@ -9,7 +9,7 @@ protocol, which both recorders implement (``infra/recorders``), and hands out de
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -21,6 +21,7 @@ from domain.access import AccessEntry, AccessRecord
 from domain.integrity import Progress, VerificationReport
 from domain.personal import KeyStore
 from domain.state import Entry
+from domain.tlog import LogEntry, Node
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,22 @@ class Logged:
     position: int
     entry: Entry
     hash: bytes
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A signed checkpoint of the log's tree as stored: the note the log key signed, and the
+    signature lines of the witnesses that cosigned it."""
+
+    size: int
+    issued_at: datetime
+    note: str
+    cosignatures: tuple[str, ...] = ()
+
+    @property
+    def cosigned(self) -> str:
+        """The note with every cosignature: what ``GET /v1/log/checkpoint`` serves."""
+        return self.note + "".join(self.cosignatures)
 
 
 class Store(KeyStore, Protocol):
@@ -87,10 +104,33 @@ class Store(KeyStore, Protocol):
         """Where event ids are already recorded, store-wide: id -> (case id, version)."""
 
     def verify(
-        self, case_id: UUID | None = None, progress: Progress | None = None
+        self,
+        case_id: UUID | None = None,
+        progress: Progress | None = None,
+        tree_sizes: Sequence[int] = (),
     ) -> VerificationReport:
-        """Recompute every stored hash; check each case's chain and the global log. The whole
-        store is read on a connection of its own, never one of the pool that writes need."""
+        """Recompute every stored hash; check each case's chain and the global log, and (the
+        whole store) rebuild the log's tree, compare it with the stored one and note its heads
+        at ``tree_sizes``. The whole store is read on a connection of its own, never one of
+        the pool that writes need."""
+
+    def tree_nodes(self, nodes: Iterable[Node]) -> dict[Node, bytes]:
+        """Stored subtree hashes of the log's tree (``domain.tlog``), those that exist."""
+
+    def log_entries(self, case_id: UUID, upto: int) -> list[LogEntry]:
+        """One case's log entries at positions up to ``upto``, by version."""
+
+    def case_heads(self, upto: int) -> list[tuple[UUID, int, bytes]]:
+        """Each case's last version and its hash among positions up to ``upto``, by case id."""
+
+    def add_checkpoint(self, size: int, note: str) -> None:
+        """Store a signed checkpoint (once per size: a second one of that size is ignored)."""
+
+    def add_cosignatures(self, size: int, lines: Mapping[str, str]) -> None:
+        """Store witnesses' cosignature lines of the checkpoint of ``size``, by witness name."""
+
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
+        """The stored checkpoint of ``size``, or the latest; None if there is none."""
 
     def record_access(self, entries: Sequence[AccessEntry]) -> list[AccessRecord]:
         """Append entries to the access log, chained, in one transaction (all or none)."""

@@ -47,7 +47,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cache, wraps
 from importlib.resources import files
@@ -70,13 +70,13 @@ from psycopg.sql import SQL, Composable, Composed, Identifier, Literal, Placehol
 
 from domain.access import ACCESS_GENESIS, AccessEntry, AccessRecord
 from domain.integrity import (
-    GENESIS,
     HASHED_COLUMNS,
     STORED_COLUMNS,
     LogRow,
     LogSpan,
     Progress,
     StoredRow,
+    TreeCheck,
     VerificationReport,
     hashed_values,
     utc_text,
@@ -84,7 +84,8 @@ from domain.integrity import (
     verify_access,
 )
 from domain.personal import WrappedKey
-from domain.store import LogRecord, Seal
+from domain.store import LogRecord, Seal, StoredCheckpoint
+from domain.tlog import EPOCH, GENESIS, Frontier, LogEntry, Node, leaf_hash, range_nodes
 from infra.recorders.common import (
     ACCESS_COLUMNS,
     ACCESS_FIELDS,
@@ -115,6 +116,9 @@ POSITION_WAIT_SECONDS = 1.0
 SEQUENCE_BATCH = 5000
 SWEEP_SECONDS = 0.1
 HELD_BACK_REPORT_SECONDS = 10.0
+TREE_REVOKE = (
+    "REVOKE ALL ON {schema}.{tree}, {schema}.{checkpoints}, {schema}.{cosignatures} FROM {role}"
+)
 CREATE_SCRIPTS = ("tables.sql", "triggers.sql", "sequence.sql", "append.sql")
 
 COLUMN_TYPES = {
@@ -356,6 +360,9 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             "events": Identifier(events),
             "log": Identifier(log),
             "state": Identifier(f"{log}_state"),
+            "tree": Identifier(f"{log}_tree"),
+            "checkpoints": Identifier(f"{log}_checkpoints"),
+            "cosignatures": Identifier(f"{log}_cosignatures"),
             "tx_id": Identifier(f"{events}_tx_id"),
             "event_hash": Identifier(f"{events}_hash"),
             "append": Identifier(f"{events}_append"),
@@ -413,6 +420,20 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         self.access_entries_statement = statements["access_entries"]
         self.access_entries_of_case_statement = statements["access_entries_of_case"]
         self.verify_access_statement = statements["verify_access"]
+        self.tree_statements = {
+            name: statements[name]
+            for name in (
+                "tree_nodes",
+                "tree_scan",
+                "insert_tree",
+                "log_entries",
+                "log_range",
+                "case_heads",
+                "insert_checkpoint",
+                "insert_cosignature",
+                "checkpoints",
+            )
+        }
         self.key_statements = {
             name: statements[name]
             for name in (
@@ -455,6 +476,46 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         repaired = curs.fetchone()
         if repaired:
             log.warning("transaction ids offset after a restore", tx_offset=repaired["tx_offset"])
+        self._grow_tree(curs)
+
+    def _grow_tree(self, curs: Any) -> None:
+        """Give the log's tree the entries it lacks (a store created before the tree was kept),
+        under the sequencer's lock: afterwards each pass extends it with the log."""
+        curs.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+        statements = self.tree_statements
+        curs.execute(
+            SQL("SELECT count(*) AS n FROM {schema}.{tree} WHERE level = 0").format(**self.names)
+        )
+        size = _one(curs)["n"]
+        frontier = Frontier(size, [])
+        if size:
+            nodes = range_nodes(0, size)
+            found = self._nodes(curs, nodes)
+            frontier.hashes = [found[n] for n in nodes]
+        grown = 0
+        while True:
+            curs.execute(statements["log_range"], (frontier.size, 5000))
+            rows = curs.fetchall()
+            if not rows:
+                break
+            completed = [
+                node
+                for row in rows
+                for node in frontier.append(leaf_hash(_log_entry(row).encode()))
+            ]
+            levels, indexes, hashes = zip(*completed, strict=True)
+            curs.execute(statements["insert_tree"], (list(levels), list(indexes), list(hashes)))
+            grown += len(rows)
+        if grown:
+            log.warning("the log's tree was given the entries it lacked", entries=grown)
+
+    def _nodes(self, curs: Any, nodes: Iterable[Node]) -> dict[Node, bytes]:
+        wanted = list(nodes)
+        curs.execute(
+            self.tree_statements["tree_nodes"],
+            ([level for level, _ in wanted], [idx for _, idx in wanted]),
+        )
+        return {(r["level"], r["idx"]): bytes(r["hash"]) for r in curs.fetchall()}
 
     def _refuse_older_layout(self, curs: Any) -> None:
         """Tables left by an earlier version keep their old columns (``CREATE TABLE IF NOT
@@ -684,9 +745,13 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
 
     @_retried
     def verify(
-        self, case_id: UUID | None = None, progress: Progress | None = None
+        self,
+        case_id: UUID | None = None,
+        progress: Progress | None = None,
+        tree_sizes: Sequence[int] = (),
     ) -> VerificationReport:
-        """Recompute every hash and check every chain and the log (``domain.integrity``).
+        """Recompute every hash and check every chain, the log and (the whole store) the log's
+        tree, noting its heads at ``tree_sizes`` (``domain.integrity``).
 
         The whole store is read on a connection of its own, opened for it and closed after:
         a long scan never holds one of the pool's connections, which writes need.
@@ -719,8 +784,9 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             with (
                 conn.cursor(name="verify_log") as log_cursor,
                 conn.cursor(name="verify_events") as events_cursor,
+                conn.cursor(name="verify_tree") as tree_cursor,
             ):
-                log_cursor.itersize = events_cursor.itersize = 5000
+                log_cursor.itersize = events_cursor.itersize = tree_cursor.itersize = 5000
                 log_cursor.execute(
                     log_statement, {k: v for k, v in params.items() if k == "case_id"}
                 )
@@ -734,12 +800,23 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                         bytes(r["event_hash"]),
                         bytes(r["log_hash"]),
                         None if r["current_hash"] is None else bytes(r["current_hash"]),
+                        r["logged_at"],
                     )
                     for r in log_cursor
                 )
                 rows = (_stored_row(r) for r in events_cursor)
+                tree = None
+                if case_id is None:
+                    tree_cursor.execute(self.tree_statements["tree_scan"])
+                    stored = ((r["level"], r["idx"], bytes(r["hash"])) for r in tree_cursor)
+                    tree = TreeCheck(stored, tree_sizes)
                 report = verify(
-                    rows, entries, whole_log=case_id is None, progress=progress, span=span
+                    rows,
+                    entries,
+                    whole_log=case_id is None,
+                    progress=progress,
+                    span=span,
+                    tree=tree,
                 )
             if case_id is None:
                 with conn.cursor(name="verify_access") as access_cursor:
@@ -811,6 +888,15 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             )
             curs.execute(sql("GRANT INSERT ({insertable}) ON {schema}.{events} TO {role}"))
             curs.execute(sql("GRANT EXECUTE ON FUNCTION {schema}.{sequence} TO {role}"))
+            # the log's tree and checkpoints: read only (the sequencer writes the tree, the
+            # runner the checkpoints)
+            curs.execute(sql(TREE_REVOKE))
+            curs.execute(
+                sql(
+                    "GRANT SELECT ON {schema}.{tree}, {schema}.{checkpoints}, "
+                    "{schema}.{cosignatures} TO {role}"
+                )
+            )
             # the access log: append (its lock is an advisory one, which needs no privilege)
             # and read, nothing more
             curs.execute(
@@ -898,6 +984,16 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 sql("GRANT SELECT ON {schema}.{events}, {schema}.{log}, {schema}.{state} TO {role}")
             )
             curs.execute(sql("GRANT EXECUTE ON FUNCTION {schema}.{sequence} TO {role}"))
+            # the log's tree: read; checkpoints: the runner signs and stores them, and the
+            # witnesses' cosignatures (append-only: the triggers refuse the rest)
+            curs.execute(sql(TREE_REVOKE))
+            curs.execute(sql("GRANT SELECT ON {schema}.{tree} TO {role}"))
+            curs.execute(
+                sql(
+                    "GRANT SELECT, INSERT ON {schema}.{checkpoints}, {schema}.{cosignatures} "
+                    "TO {role}"
+                )
+            )
             # the access log is none of its business
             curs.execute(
                 sql("REVOKE ALL ON {schema}.{access}, {schema}.{access_cases} FROM {role}")
@@ -1079,3 +1175,61 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
     @property
     def log_channel(self) -> str | None:
         return self.channel_name
+
+    # --- the log's tree and checkpoints ---
+
+    @_retried
+    def tree_nodes(self, nodes: Iterable[Node]) -> dict[Node, bytes]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            return self._nodes(curs, nodes)
+
+    @_retried
+    def log_entries(self, case_id: UUID, upto: int) -> list[LogEntry]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.tree_statements["log_entries"], (case_id, upto))
+            return [_log_entry(row) for row in curs.fetchall()]
+
+    @_retried
+    def case_heads(self, upto: int) -> list[tuple[UUID, int, bytes]]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.tree_statements["case_heads"], (upto,))
+            return [(r["case_id"], r["version"], bytes(r["event_hash"])) for r in curs.fetchall()]
+
+    @_retried
+    def add_checkpoint(self, size: int, note: str) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(self.tree_statements["insert_checkpoint"], (size, note))
+
+    @_retried
+    def add_cosignatures(self, size: int, lines: Mapping[str, str]) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for witness, line in lines.items():
+                curs.execute(self.tree_statements["insert_cosignature"], (size, witness, line))
+
+    @_retried
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
+        statement = self.tree_statements["checkpoints"]
+        if size is None:
+            statement += SQL(" ORDER BY c.size DESC LIMIT 1")
+        else:
+            statement += SQL(" WHERE c.size = %s")
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, () if size is None else (size,))
+            row = curs.fetchone()
+        if row is None:
+            return None
+        return StoredCheckpoint(
+            row["size"], row["issued_at"], row["note"], tuple(row["cosignatures"])
+        )
+
+
+def _log_entry(row: Mapping[str, Any]) -> LogEntry:
+    """A row of ``log_entries``/``log_range`` as the tree's leaf reads it."""
+    return LogEntry(
+        row["position"],
+        row["case_id"],
+        row["version"],
+        bytes(row["event_hash"]),
+        row["logged_at"] or EPOCH,
+        row["event_id"],
+    )

@@ -4,7 +4,7 @@ the access log's chain needs no lock of its own."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -22,15 +22,14 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 
 from domain.access import ACCESS_GENESIS, AccessEntry, AccessRecord
 from domain.integrity import (
-    GENESIS,
     STORED_COLUMNS,
     EventColumns,
     LogRow,
     LogSpan,
     Progress,
     StoredRow,
+    TreeCheck,
     VerificationReport,
-    chain_hash,
     hashed_values,
     log_hash,
     utc_text,
@@ -38,7 +37,8 @@ from domain.integrity import (
     verify_access,
 )
 from domain.personal import WrappedKey
-from domain.store import LogRecord, Seal
+from domain.store import LogRecord, Seal, StoredCheckpoint
+from domain.tlog import EPOCH, GENESIS, Frontier, LogEntry, Node, chain_hash, leaf_hash, range_nodes
 from infra.recorders.common import (
     ACCESS_COLUMNS,
     ACCESS_FIELDS,
@@ -128,12 +128,15 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         )
         self.access_select = ", ".join(f"a.{name}" for name in ACCESS_COLUMNS)
         self.keys_table = person_keys_table_name(events_table_name)
+        self.tree_table = self.log_table + "_tree"
+        self.checkpoint_tables = (self.log_table + "_checkpoints", self.log_table + "_cosignatures")
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
         events, log = self.events_table_name, self.log_table
         access, access_cases = self.access_table, self.access_cases_table
         keys = self.keys_table
+        tree, checkpoints, cosignatures = self.tree_table, *self.checkpoint_tables
         statements = [
             f"CREATE TABLE IF NOT EXISTS {events} ("
             "row_id INTEGER PRIMARY KEY, "
@@ -157,8 +160,18 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             "case_id TEXT NOT NULL, "
             "version INTEGER NOT NULL, "
             "event_hash BLOB NOT NULL, "
-            "log_hash BLOB NOT NULL)",
+            "log_hash BLOB NOT NULL, "
+            "logged_at TEXT)",
             f"CREATE INDEX IF NOT EXISTS {log}_case ON {log} (case_id)",
+            # the log's Merkle tree (domain/tlog.py): each complete subtree's hash, written
+            # with the log entries; signed checkpoints of it and the witnesses' cosignatures
+            f"CREATE TABLE IF NOT EXISTS {tree} (level INTEGER NOT NULL, idx INTEGER NOT NULL, "
+            "hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
+            f"CREATE TABLE IF NOT EXISTS {checkpoints} (size INTEGER PRIMARY KEY, "
+            "issued_at TEXT NOT NULL, note TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {cosignatures} (size INTEGER NOT NULL "
+            f"REFERENCES {checkpoints} (size), witness TEXT NOT NULL, line TEXT NOT NULL, "
+            "received_at TEXT NOT NULL, PRIMARY KEY (size, witness))",
             # the access log: position, the entry's fields, the chained hash
             f"CREATE TABLE IF NOT EXISTS {access} (position INTEGER PRIMARY KEY, "
             + "".join(f"{name} {kind}, " for name, kind in ACCESS_COLUMN_TYPES.items())
@@ -182,7 +195,7 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             f"SELECT RAISE(ABORT, '{keys}: an erased key stays erased, a key stays its case''s'); "
             "END",
         ]
-        for table in (events, log, access, access_cases):
+        for table in (events, log, access, access_cases, tree, checkpoints, cosignatures):
             for operation in ("UPDATE", "DELETE"):
                 statements.append(
                     f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{operation.lower()} "
@@ -197,6 +210,51 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         with self._write() as c:
             for statement in self.create_table_statements:
                 c.execute(statement)
+            c.execute(f"PRAGMA table_info({self.log_table})")
+            if "logged_at" not in {row[1] for row in c.fetchall()}:  # a store from before
+                c.execute(f"ALTER TABLE {self.log_table} ADD COLUMN logged_at TEXT")
+            self._grow_tree(c)
+
+    def _grow_tree(self, c: sqlite3.Cursor) -> None:
+        """Give the log's tree the entries it lacks (a store created before it was kept)."""
+        frontier = self._frontier(c)
+        while True:
+            c.execute(
+                f"SELECT {LOG_ENTRY} FROM {self.log_table} WHERE position > ? "
+                "ORDER BY position LIMIT 5000",
+                (frontier.size,),
+            )
+            rows = c.fetchall()
+            if not rows:
+                return
+            for row in rows:
+                self._add_leaf(c, frontier, _log_entry(row))
+
+    def _frontier(self, c: sqlite3.Cursor) -> Frontier:
+        c.execute(f"SELECT count(*) FROM {self.tree_table} WHERE level = 0")
+        size = c.fetchone()[0]
+        nodes = range_nodes(0, size)
+        found = self._nodes(c, nodes)
+        return Frontier(size, [found[n] for n in nodes])
+
+    def _nodes(self, c: Any, nodes: Iterable[Node]) -> dict[Node, bytes]:
+        wanted = list(nodes)
+        found: dict[Node, bytes] = {}
+        for start in range(0, len(wanted), 400):
+            chunk = wanted[start : start + 400]
+            c.execute(
+                f"SELECT level, idx, hash FROM {self.tree_table} WHERE (level, idx) IN "
+                f"(VALUES {', '.join('(?, ?)' for _ in chunk)})",
+                [v for node in chunk for v in node],
+            )
+            found.update({(r[0], r[1]): bytes(r[2]) for r in c.fetchall()})
+        return found
+
+    def _add_leaf(self, c: sqlite3.Cursor, frontier: Frontier, entry: LogEntry) -> None:
+        c.executemany(
+            f"INSERT INTO {self.tree_table} (level, idx, hash) VALUES (?, ?, ?)",
+            frontier.append(leaf_hash(entry.encode())),
+        )
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Cursor]:
@@ -227,6 +285,12 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         """Chain each event to the one before in its case, and append it to the log."""
         c.execute(f"SELECT position, log_hash FROM {self.log_table} ORDER BY position DESC LIMIT 1")
         position, sealed = c.fetchone() or (0, GENESIS)
+        frontier = self._frontier(c)
+        if frontier.size != position:
+            raise IntegrityError(
+                f"the log's tree holds {frontier.size} leaves, the log {position} positions"
+            )
+        logged = datetime.now(UTC)
         positions = []
         previous: dict[tuple[str, int], bytes] = {}
         for stored in map(case_stored, stored_events):
@@ -251,9 +315,20 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             sealed = log_hash(sealed, position, digest)
             c.execute(
                 f"INSERT INTO {self.log_table} (position, row_id, event_id, case_id, version, "
-                "event_hash, log_hash) VALUES (?,?,?,?,?,?,?)",
-                (position, c.lastrowid, columns.event_id, case_id, version, digest, sealed),
+                "event_hash, log_hash, logged_at) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    position,
+                    c.lastrowid,
+                    columns.event_id,
+                    case_id,
+                    version,
+                    digest,
+                    sealed,
+                    utc_text(logged),
+                ),
             )
+            entry = LogEntry(position, columns.case_id, version, digest, logged, columns.event_id)
+            self._add_leaf(c, frontier, entry)
             positions.append(position)
         return positions
 
@@ -368,9 +443,13 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             return {row[0]: (UUID(row[1]), row[2]) for row in c.fetchall()}
 
     def verify(
-        self, case_id: UUID | None = None, progress: Progress | None = None
+        self,
+        case_id: UUID | None = None,
+        progress: Progress | None = None,
+        tree_sizes: Sequence[int] = (),
     ) -> VerificationReport:
-        """Recompute every hash and check every chain and the log (``domain.integrity``).
+        """Recompute every hash and check every chain, the log and (the whole store) its tree,
+        noting the tree's heads at ``tree_sizes`` (``domain.integrity``).
 
         Here every event must have a position: the log is written in the same transaction.
         The whole store is read in one read transaction on a connection of its own (a WAL
@@ -383,13 +462,22 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             c.execute(
                 "SELECT l.position, l.event_id, l.case_id, l.version, l.event_hash, l.log_hash, "
                 "CASE WHEN e.event_id = l.event_id AND e.case_id = l.case_id "
-                "AND e.version = l.version THEN e.hash END "
+                "AND e.version = l.version THEN e.hash END, l.logged_at "
                 f"FROM {self.log_table} l LEFT JOIN {self.events_table_name} e "
                 f"ON e.row_id = l.row_id {log_where} ORDER BY l.position",
                 params,
             )
             log = [
-                LogRow(r[0], r[1], UUID(r[2]), r[3], bytes(r[4]), bytes(r[5]), r[6])
+                LogRow(
+                    r[0],
+                    r[1],
+                    UUID(r[2]),
+                    r[3],
+                    bytes(r[4]),
+                    bytes(r[5]),
+                    r[6],
+                    datetime.fromisoformat(r[7]) if r[7] else None,
+                )
                 for r in c.fetchall()
             ]
             span = None
@@ -406,8 +494,21 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 f"ON l.row_id = e.row_id {where} ORDER BY e.case_id, e.version",
                 params,
             )
+            tree = None
+            if case_id is None:
+                # the stored tree in the order a tree built leaf by leaf completes it, on a
+                # cursor of its own in the same read transaction
+                tree_cursor = _connection(c).cursor()
+                tree_cursor.execute(
+                    f"SELECT level, idx, hash FROM {self.tree_table} "
+                    "ORDER BY ((idx + 1) << level) - 1, level"
+                )
+                stored = ((r[0], r[1], bytes(r[2])) for r in iter(tree_cursor.fetchone, None))
+                tree = TreeCheck(stored, tree_sizes)
             rows = (_stored_row(r) for r in iter(c.fetchone, None))
-            report = verify(rows, log, whole_log=case_id is None, progress=progress, span=span)
+            report = verify(
+                rows, log, whole_log=case_id is None, progress=progress, span=span, tree=tree
+            )
             if case_id is None:
                 c.execute(
                     f"SELECT {self.access_select}, i.indexed FROM {self.access_table} a "
@@ -604,3 +705,85 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
     @property
     def log_channel(self) -> str | None:
         return None  # no LISTEN: readers poll
+
+    # --- the log's tree and checkpoints ---
+
+    def tree_nodes(self, nodes: Iterable[Node]) -> dict[Node, bytes]:
+        with self.datastore.transaction(commit=False) as c:
+            return self._nodes(c, nodes)
+
+    def log_entries(self, case_id: UUID, upto: int) -> list[LogEntry]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT {LOG_ENTRY} FROM {self.log_table} WHERE case_id = ? AND position <= ? "
+                "ORDER BY version",
+                (str(case_id), upto),
+            )
+            return [_log_entry(row) for row in c.fetchall()]
+
+    def case_heads(self, upto: int) -> list[tuple[UUID, int, bytes]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT case_id, max(version), NULL FROM {self.log_table} WHERE position <= ? "
+                "GROUP BY case_id ORDER BY case_id",
+                (upto,),
+            )
+            last = c.fetchall()
+            heads = []
+            for case_id, version, _ in last:
+                c.execute(
+                    f"SELECT event_hash FROM {self.log_table} WHERE case_id = ? AND version = ?",
+                    (case_id, version),
+                )
+                heads.append((UUID(case_id), version, bytes(c.fetchone()[0])))
+            return heads
+
+    def add_checkpoint(self, size: int, note: str) -> None:
+        with self._write() as c:
+            c.execute(
+                f"INSERT INTO {self.checkpoint_tables[0]} (size, issued_at, note) "
+                "VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING",
+                (size, utc_text(datetime.now(UTC)), note),
+            )
+
+    def add_cosignatures(self, size: int, lines: Mapping[str, str]) -> None:
+        with self._write() as c:
+            c.executemany(
+                f"INSERT INTO {self.checkpoint_tables[1]} (size, witness, line, received_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (size, witness) DO NOTHING",
+                [(size, w, line, utc_text(datetime.now(UTC))) for w, line in lines.items()],
+            )
+
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
+        checkpoints, cosignatures = self.checkpoint_tables
+        with self.datastore.transaction(commit=False) as c:
+            if size is None:
+                c.execute(
+                    f"SELECT size, issued_at, note FROM {checkpoints} ORDER BY size DESC LIMIT 1"
+                )
+            else:
+                c.execute(
+                    f"SELECT size, issued_at, note FROM {checkpoints} WHERE size = ?", (size,)
+                )
+            row = c.fetchone()
+            if row is None:
+                return None
+            c.execute(f"SELECT line FROM {cosignatures} WHERE size = ? ORDER BY witness", (row[0],))
+            lines = tuple(r[0] for r in c.fetchall())
+        return StoredCheckpoint(row[0], datetime.fromisoformat(row[1]), row[2], lines)
+
+
+LOG_ENTRY = "position, case_id, version, event_hash, logged_at, event_id"
+"""What the tree's leaf reads of a log row (``_log_entry``)."""
+
+
+def _log_entry(row: Sequence[Any]) -> LogEntry:
+    position, case_id, version, event_hash, logged_at, event_id = row
+    logged = datetime.fromisoformat(logged_at) if logged_at else EPOCH
+    return LogEntry(position, UUID(case_id), version, bytes(event_hash), logged, event_id)
+
+
+def _connection(c: Any) -> sqlite3.Connection:
+    """The connection of a cursor, the library's wrapper or sqlite3's."""
+    cursor = c.sqlite_cursor if isinstance(c, SQLiteCursor) else c
+    return cast(sqlite3.Connection, cursor.connection)

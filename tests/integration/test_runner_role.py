@@ -135,6 +135,9 @@ def test_migrate_gives_the_runner_the_read_models_and_the_store_to_read_only(
         "caseledger_access_log",
         "caseledger_access_cases",
         "caseledger_person_keys",
+        "caseledger_log_tree",
+        "caseledger_log_checkpoints",
+        "caseledger_log_cosignatures",
     }
     assert {found[t] for t in store} == {OWNER}
     read_models = {name for name in found if name not in store}
@@ -157,7 +160,11 @@ def test_migrate_gives_the_runner_the_read_models_and_the_store_to_read_only(
             {"r": migrated.runner, "s": migrated.schema},
         ).fetchone()
     access = {"caseledger_access_log", "caseledger_access_cases"}  # not the runner's business
-    assert privileges == {table: None if table in access else ["SELECT"] for table in store}
+    signed = {"caseledger_log_checkpoints", "caseledger_log_cosignatures"}  # it signs them
+    assert privileges == {
+        table: None if table in access else ["INSERT", "SELECT"] if table in signed else ["SELECT"]
+        for table in store
+    }
     assert schema == (True, True)
 
 

@@ -20,6 +20,13 @@ DECLARE
     sealed bytea;
     r record;
     added integer;
+    logged timestamptz;
+    logged_us bigint;
+    leaves bigint;
+    frontier bytea[] := ARRAY[]::bytea[];
+    v_level integer;
+    v_idx bigint;
+    h bytea;
     total bigint := 0;
 BEGIN
     IF batch IS NULL OR batch < 1 THEN
@@ -49,6 +56,26 @@ BEGIN
     IF NOT FOUND THEN
         pos := 0; last_tx := -1; last_row := 0; sealed := {genesis};
     END IF;
+    -- the tree's right edge: the complete subtrees making up its leaves, largest first
+    -- (domain.tlog.range_nodes(0, pos)); each new leaf completes subtrees from it
+    SELECT t.idx + 1 INTO leaves FROM {schema}.{tree} t WHERE t.level = 0
+        ORDER BY t.idx DESC LIMIT 1;
+    IF coalesce(leaves, 0) <> pos THEN
+        RAISE EXCEPTION 'the log''s tree holds % leaves, the log % positions: run caseledger migrate',
+            coalesce(leaves, 0), pos;
+    END IF;
+    v_idx := 0;
+    FOR v_level IN REVERSE 62..0 LOOP
+        IF (pos >> v_level) & 1 = 1 THEN
+            SELECT t.hash INTO h FROM {schema}.{tree} t
+                WHERE t.level = v_level AND t.idx = v_idx >> v_level;
+            frontier := frontier || h;
+            v_idx := v_idx + (1::bigint << v_level);
+        END IF;
+    END LOOP;
+    -- the database's time of this pass, not the writer's: each entry's log time
+    logged := clock_timestamp();
+    logged_us := (extract(epoch FROM logged) * 1000000)::bigint;
     SELECT s.tx_offset INTO offs FROM {schema}.{state} s;
     -- the horizon: every transaction below it has ended, so rows below it are final (no row
     -- with a lower tx_id can appear later)
@@ -66,8 +93,26 @@ BEGIN
             pos := pos + 1;
             sealed := sha256(sealed || int8send(pos) || r.hash);
             INSERT INTO {schema}.{log} (
-                position, tx_id, row_id, event_id, case_id, version, event_hash, log_hash
-            ) VALUES (pos, r.tx_id, r.row_id, r.event_id, r.case_id, r.version, r.hash, sealed);
+                position, tx_id, row_id, event_id, case_id, version, event_hash, log_hash,
+                logged_at
+            ) VALUES (
+                pos, r.tx_id, r.row_id, r.event_id, r.case_id, r.version, r.hash, sealed, logged
+            );
+            -- the leaf: SHA-256(0x00 || domain.tlog.log_entry), then the subtrees it completes
+            h := sha256('\x00'::bytea || int8send(pos) || uuid_send(r.case_id)
+                || int8send(r.version) || r.hash || int8send(logged_us)
+                || convert_to(r.event_id, 'UTF8'));
+            v_idx := pos - 1;
+            v_level := 0;
+            INSERT INTO {schema}.{tree} (level, idx, hash) VALUES (0, v_idx, h);
+            WHILE v_idx & 1 = 1 LOOP
+                h := sha256('\x01'::bytea || frontier[cardinality(frontier)] || h);
+                frontier := frontier[1:cardinality(frontier) - 1];
+                v_level := v_level + 1;
+                v_idx := v_idx >> 1;
+                INSERT INTO {schema}.{tree} (level, idx, hash) VALUES (v_level, v_idx, h);
+            END LOOP;
+            frontier := frontier || h;
             last_tx := r.tx_id; last_row := r.row_id; added := added + 1;
         END LOOP;
         total := total + added;

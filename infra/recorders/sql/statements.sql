@@ -71,7 +71,7 @@ SELECT event_id, case_id, version FROM {schema}.{events} WHERE event_id = ANY(%s
 -- name: verify_log
 -- each log entry, and the hash the events table now holds for the event it names (NULL if
 -- that row is gone or now holds another event)
-SELECT l.position, l.event_id, l.case_id, l.version, l.event_hash, l.log_hash,
+SELECT l.position, l.event_id, l.case_id, l.version, l.event_hash, l.log_hash, l.logged_at,
     CASE WHEN e.event_id = l.event_id AND e.case_id = l.case_id AND e.version = l.version
     THEN e.hash END AS current_hash
 FROM {schema}.{log} l LEFT JOIN {schema}.{events} e ON e.row_id = l.row_id
@@ -138,3 +138,46 @@ UPDATE {schema}.{keys} SET kek_id = %s, wrapped = %s WHERE case_id = %s AND wrap
 -- name: kek_samples
 SELECT DISTINCT ON (kek_id) case_id, kek_id, wrapped FROM {schema}.{keys}
 WHERE wrapped IS NOT NULL ORDER BY kek_id, case_id
+
+-- name: tree_nodes
+-- stored subtree hashes of the log's tree, by (level, idx)
+SELECT t.level, t.idx, t.hash
+FROM {schema}.{tree} t JOIN unnest(%s::smallint[], %s::bigint[]) AS u (level, idx)
+    ON t.level = u.level AND t.idx = u.idx
+
+-- name: tree_scan
+-- every stored subtree hash in the order a tree built leaf by leaf completes them: by the
+-- last leaf each covers, then by level (domain.tlog.Frontier.append)
+SELECT level, idx, hash FROM {schema}.{tree} ORDER BY ((idx + 1) << level) - 1, level
+
+-- name: log_entries
+-- the log entries of one case up to a position, as the tree's leaves hold them
+SELECT position, case_id, version, event_hash, logged_at, event_id FROM {schema}.{log}
+WHERE case_id = %s AND position <= %s ORDER BY version
+
+-- name: log_range
+SELECT position, case_id, version, event_hash, logged_at, event_id FROM {schema}.{log}
+WHERE position > %s ORDER BY position LIMIT %s
+
+-- name: case_heads
+-- each case's last version and its hash among the log's first positions, by case id
+SELECT DISTINCT ON (case_id) case_id, version, event_hash FROM {schema}.{log}
+WHERE position <= %s ORDER BY case_id, version DESC
+
+-- name: insert_tree
+INSERT INTO {schema}.{tree} (level, idx, hash)
+SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])
+
+-- name: insert_checkpoint
+INSERT INTO {schema}.{checkpoints} (size, note) VALUES (%s, %s) ON CONFLICT (size) DO NOTHING
+
+-- name: insert_cosignature
+INSERT INTO {schema}.{cosignatures} (size, witness, line) VALUES (%s, %s, %s)
+ON CONFLICT (size, witness) DO NOTHING
+
+-- name: checkpoints
+-- extended with the size wanted, or the latest
+SELECT c.size, c.issued_at, c.note,
+    ARRAY(SELECT s.line FROM {schema}.{cosignatures} s WHERE s.size = c.size
+          ORDER BY s.witness) AS cosignatures
+FROM {schema}.{checkpoints} c

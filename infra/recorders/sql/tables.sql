@@ -107,3 +107,34 @@ CREATE TABLE IF NOT EXISTS {schema}.{keys} (
     erased_at timestamptz,
     CHECK ((wrapped IS NULL) = (erased_at IS NOT NULL))
 );
+
+-- When the database logged each entry (the sequencer's clock_timestamp(), which the writer
+-- cannot choose): an event inserted with a back-dated recorded_at shows as a late recording
+-- with its true time. Stores created before it keep NULL in their earlier rows.
+ALTER TABLE {schema}.{log} ADD COLUMN IF NOT EXISTS logged_at timestamptz;
+
+-- The Merkle tree over the global log (RFC 9162, domain/tlog.py): the hash of each complete
+-- subtree, (level, idx) covering leaves [idx * 2^level, (idx + 1) * 2^level); leaf i is the
+-- log entry at position i + 1 (domain.tlog.log_entry). Written by the sequencer with the log
+-- entries, in the same pass: a proof or a root reads O(log n) rows of it.
+CREATE TABLE IF NOT EXISTS {schema}.{tree} (
+    level smallint NOT NULL,
+    idx bigint NOT NULL,
+    hash bytea NOT NULL,
+    PRIMARY KEY (level, idx)
+);
+
+-- Signed checkpoints of the tree (C2SP tlog-checkpoint, signed by the log key, which is not
+-- in the database), one per tree size, and the witnesses' cosignatures of each.
+CREATE TABLE IF NOT EXISTS {schema}.{checkpoints} (
+    size bigint PRIMARY KEY,
+    issued_at timestamptz NOT NULL DEFAULT now(),
+    note text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {schema}.{cosignatures} (
+    size bigint NOT NULL REFERENCES {schema}.{checkpoints} (size),
+    witness text NOT NULL,
+    line text NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (size, witness)
+);

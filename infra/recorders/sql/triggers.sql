@@ -1,7 +1,7 @@
--- Append-only: UPDATE, DELETE and TRUNCATE of the events, the log, the access log and its case
--- index are refused, whoever asks (in production the application's role has no such privilege
--- anyway; these stop the owner's mistakes too, and make tampering a deliberate act: disabling a
--- trigger).
+-- Append-only: UPDATE, DELETE and TRUNCATE of the events, the log, its tree and checkpoints,
+-- the access log and its case index are refused, whoever asks (in production the
+-- application's role has no such privilege anyway; these stop the owner's mistakes too, and
+-- make tampering a deliberate act: disabling a trigger).
 
 CREATE OR REPLACE FUNCTION {schema}.{refuse}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -24,6 +24,18 @@ CREATE OR REPLACE TRIGGER refuse_truncate BEFORE TRUNCATE ON {schema}.{access}
 CREATE OR REPLACE TRIGGER refuse_change BEFORE UPDATE OR DELETE ON {schema}.{access_cases}
     FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();
 CREATE OR REPLACE TRIGGER refuse_truncate BEFORE TRUNCATE ON {schema}.{access_cases}
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();
+CREATE OR REPLACE TRIGGER refuse_change BEFORE UPDATE OR DELETE ON {schema}.{tree}
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();
+CREATE OR REPLACE TRIGGER refuse_truncate BEFORE TRUNCATE ON {schema}.{tree}
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();
+CREATE OR REPLACE TRIGGER refuse_change BEFORE UPDATE OR DELETE ON {schema}.{checkpoints}
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();
+CREATE OR REPLACE TRIGGER refuse_truncate BEFORE TRUNCATE ON {schema}.{checkpoints}
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();
+CREATE OR REPLACE TRIGGER refuse_change BEFORE UPDATE OR DELETE ON {schema}.{cosignatures}
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();
+CREATE OR REPLACE TRIGGER refuse_truncate BEFORE TRUNCATE ON {schema}.{cosignatures}
     FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}();
 
 -- The persons' keys: never deleted (erasure empties wrapped); an erased key stays erased, and
