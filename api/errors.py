@@ -21,6 +21,7 @@ from domain.errors import (
     FieldError,
     Forbidden,
     InvalidEvent,
+    OutsideTheLog,
     UnitNotFound,
     UnresolvedReference,
 )
@@ -36,6 +37,7 @@ STATUS: list[tuple[type[Exception], int]] = [
     (Busy, 503),
     (CaseNotFound, 404),
     (UnitNotFound, 404),
+    (OutsideTheLog, 422),
     (Forbidden, 403),
     (AuditUnavailable, 503),
     (IdentityUnavailable, 503),

@@ -6,7 +6,7 @@ import contextlib
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, LRUCa
 from eventsourcing.persistence import RecordConflictError, StoredEvent
 from eventsourcing.utils import Environment, EnvType
 
+from domain import tlog
 from domain.access import AccessEntry, AccessRecord, GroupCommit
 from domain.case import Case, NewEvent
 from domain.errors import (
@@ -29,10 +30,12 @@ from domain.errors import (
     FieldError,
     InvalidEvent,
     LegalHold,
+    OutsideTheLog,
     VersionConflict,
 )
 from domain.events import Actor
-from domain.integrity import Problem, Progress, VerificationReport
+from domain.evidence import build_bundle
+from domain.integrity import Problem, Progress, TreeHead, VerificationReport
 from domain.personal import (
     Keys,
     KeyUnavailable,
@@ -43,7 +46,7 @@ from domain.personal import (
     plain_paths,
 )
 from domain.state import CaseState, Entry, derive
-from domain.store import Logged, LogRecord, Seal, Store
+from domain.store import Logged, LogRecord, Seal, Store, StoredCheckpoint
 
 # Case ids derived from a client's opening event id, so that retrying an open is idempotent.
 CASE_ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:caseledger:case")
@@ -433,19 +436,197 @@ class CaseLedger(Application[UUID]):
     # --- the store's integrity and roles -----------------------------------------------------
 
     def verify(
-        self, case_id: UUID | None = None, progress: Progress | None = None
+        self,
+        case_id: UUID | None = None,
+        progress: Progress | None = None,
+        checkpoints: Sequence[str] = (),
+        log_key: tlog.Verifier | None = None,
     ) -> VerificationReport:
         """Recompute every stored hash and check each chain and the global log; one case only
         if ``case_id`` is given (``CaseNotFound`` if the store holds nothing of it). With the
         keys, also authenticate every stored personal field (``tampered_fields``).
-        ``progress`` is called now and then with the number of events checked."""
-        report = self._store.verify(case_id, progress)
+        ``progress`` is called now and then with the number of events checked.
+
+        Then against checkpoints: those given (notes kept outside the database: a witness's,
+        an inspector's) and the latest the store holds, each signed by ``log_key`` if given.
+        The whole store: the log's first ``size`` entries must still make each checkpoint's
+        root and case-heads root (a truncated or rewritten log does not). One case: each of
+        its entries up to the latest checkpoint must be in that checkpoint's tree, and its
+        last version there must be the one the checkpoint's case-heads root names."""
+        report = VerificationReport()
+        signed: list[tlog.Checkpoint] = []
+        stored = self._store.checkpoint()
+        for text in [*checkpoints, *([stored.note] if stored else [])]:
+            try:
+                note = tlog.Note.parse(text)
+                if log_key is not None and not note.signed_by(log_key):
+                    raise tlog.NoteError(f"not signed by the log key {log_key.vkey}")
+                signed.append(tlog.Checkpoint.parse(note.text))
+            except tlog.NoteError as e:
+                report.add(Problem("checkpoint_unreadable", f"a checkpoint given: {e}"))
+        sizes = [c.size for c in signed] if case_id is None else []
+        checked = self._store.verify(case_id, progress, tree_sizes=sizes)
+        checked.problems[:0] = report.problems
+        checked.problem_count += report.problem_count
+        report = checked
         if case_id is not None and report.events == 0 and report.ok:
             raise CaseNotFound(f"no case {case_id}")
+        if case_id is None:
+            for checkpoint in signed:
+                _check_checkpoint(report, checkpoint)
+        elif signed:
+            self._check_case_against(report, case_id, max(signed, key=lambda c: c.size))
         if self.personal is not None:
             for problem in self.tampered_fields(case_id):
                 report.add(problem)
         return report
+
+    def _check_case_against(
+        self, report: VerificationReport, case_id: UUID, checkpoint: tlog.Checkpoint
+    ) -> None:
+        size = checkpoint.size
+        if size > self.head():
+            report.add(
+                Problem(
+                    "checkpoint_ahead",
+                    f"the checkpoint at tree size {size} is ahead of the log ({self.head()} "
+                    "entries): entries were removed",
+                    case_id,
+                )
+            )
+            return
+        entries = self._store.log_entries(case_id, size)
+        for entry in entries:
+            leaf = tlog.leaf_hash(entry.encode())
+            proof = tlog.proof_hashes(
+                tlog.inclusion_ranges(entry.position - 1, size), self._store.tree_nodes
+            )
+            try:
+                tlog.verify_inclusion(entry.position - 1, size, leaf, proof, checkpoint.root)
+            except tlog.ProofError:
+                report.add(
+                    Problem(
+                        "not_in_checkpoint",
+                        f"this entry is not in the tree the checkpoint at {size} signed: the "
+                        "log was rewritten",
+                        case_id,
+                        entry.version,
+                        entry.event_id,
+                        entry.position,
+                    )
+                )
+        if checkpoint.heads_root is None or not entries:
+            return
+        last = entries[-1]
+        if self.tree_head(size).heads_root != checkpoint.heads_root:
+            report.add(
+                Problem(
+                    "case_head_mismatch",
+                    f"the cases' last versions at tree size {size} are not those the checkpoint "
+                    f"committed to (this case's is now version {last.version}): events were "
+                    "removed or added since",
+                    case_id,
+                    last.version,
+                    last.event_id,
+                )
+            )
+        else:
+            report.checkpoints.append(f"case complete at the checkpoint of tree size {size}")
+
+    # --- the log's tree, checkpoints and proofs (domain/tlog.py) ------------------------------
+
+    def tree_head(self, size: int) -> TreeHead:
+        """The root of the log's first ``size`` entries, from the stored tree, and the
+        case-heads tree at that size."""
+        self._check_size(size, "tree_size")
+        root = tlog.root_of_size(size, self._store.tree_nodes) if size else tlog.EMPTY_ROOT
+        leaves = self._head_leaves(size)
+        return TreeHead(size, root, len(leaves), tlog.tree_root(leaves))
+
+    def inclusion_proof(self, position: int, tree_size: int) -> tuple[bytes, list[bytes]]:
+        """The leaf hash of the log entry at ``position`` and its RFC 9162 inclusion proof in
+        the tree of ``tree_size`` entries."""
+        self._check_size(tree_size, "tree_size")
+        if not 1 <= position <= tree_size:
+            raise OutsideTheLog(
+                f"position {position} is not in a tree of {tree_size} entries", field="position"
+            )
+        index = position - 1
+        [leaf] = self._store.tree_nodes([(0, index)]).values()
+        ranges = tlog.inclusion_ranges(index, tree_size)
+        return leaf, tlog.proof_hashes(ranges, self._store.tree_nodes)
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        """The RFC 9162 consistency proof from the tree of ``size1`` entries to ``size2``."""
+        self._check_size(size2, "to")
+        if not 1 <= size1 <= size2:
+            raise OutsideTheLog(f"no consistency proof from {size1} to {size2}", field="from")
+        if size1 == size2:
+            return []
+        return tlog.proof_hashes(tlog.consistency_ranges(size1, size2), self._store.tree_nodes)
+
+    def sign_checkpoint(self, signer: tlog.Signer) -> StoredCheckpoint:
+        """Sign a checkpoint of the log as it stands (C2SP tlog-checkpoint, origin = the key's
+        name, with the case-heads extension line) and store it; the stored one if the log has
+        not grown since."""
+        size = self.head()
+        stored = self._store.checkpoint(size)
+        if stored is not None:
+            return stored
+        head = self.tree_head(size)
+        text = tlog.Checkpoint(signer.name, size, head.root, head.heads, head.heads_root).text
+        self._store.add_checkpoint(size, text + "\n" + signer.signature_line(text))
+        found = self._store.checkpoint(size)
+        assert found is not None
+        return found
+
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint:
+        """The stored checkpoint of ``size`` or the latest, with its cosignatures."""
+        found = self._store.checkpoint(size)
+        if found is None:
+            raise OutsideTheLog(
+                "no checkpoint has been signed yet" if size is None else f"no checkpoint at {size}",
+                field="size" if size is not None else None,
+            )
+        return found
+
+    def add_cosignatures(self, size: int, lines: Mapping[str, str]) -> None:
+        """Keep witnesses' cosignature lines of the checkpoint of ``size``, by witness."""
+        self._store.add_cosignatures(size, lines)
+
+    def evidence(
+        self, case_id: UUID, checkpoint: StoredCheckpoint, since: int | None = None
+    ) -> bytes:
+        """A case's evidence bundle against ``checkpoint`` (``domain/evidence.py``)."""
+        rows = [
+            r
+            for r in self._store.stored_rows(case_id)
+            if r.position and r.position <= checkpoint.size
+        ]
+        if not rows:
+            raise CaseNotFound(
+                f"no event of case {case_id} is in the checkpoint at {checkpoint.size}"
+            )
+        return build_bundle(self, case_id, rows, checkpoint, since)
+
+    def log_entries(self, case_id: UUID, upto: int) -> list[tlog.LogEntry]:
+        return self._store.log_entries(case_id, upto)
+
+    def case_head_proof(self, case_id: UUID, size: int) -> tuple[int, int, list[bytes]]:
+        """Where a case's head stands in the case-heads tree at ``size``: its index, the
+        number of leaves, and the inclusion proof."""
+        heads = self._store.case_heads(size)
+        leaves = [tlog.leaf_hash(tlog.head_entry(*h)) for h in heads]
+        index = next(i for i, h in enumerate(heads) if h[0] == case_id)
+        return index, len(leaves), tlog.memory_proof(leaves, index)
+
+    def _head_leaves(self, size: int) -> list[bytes]:
+        return [tlog.leaf_hash(tlog.head_entry(*h)) for h in self._store.case_heads(size)]
+
+    def _check_size(self, size: int, name: str) -> None:
+        head = self.head()
+        if not 0 <= size <= head:
+            raise OutsideTheLog(f"the log holds {head} entries, not {size}", field=name)
 
     def record_access(self, *entries: AccessEntry) -> list[AccessRecord]:
         """Append to the access log (chained, all or none); raises if the store cannot.
@@ -606,3 +787,49 @@ def _check_ids_distinct(events: Sequence[NewEvent]) -> None:
 def _back_off(attempt: int) -> None:
     """Jittered exponential pause after a lost race, so hot cases do not livelock."""
     time.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 7)))
+
+
+def _check_checkpoint(report: VerificationReport, checkpoint: tlog.Checkpoint) -> None:
+    """The whole log against one checkpoint: its first ``size`` entries must make the root
+    and case-heads root it signed."""
+    tree = report.tree
+    held = tree.size if tree is not None else 0
+    at = report.tree_heads.get(checkpoint.size)
+    if checkpoint.size > held:
+        report.add(
+            Problem(
+                "checkpoint_ahead",
+                f"a checkpoint was signed at tree size {checkpoint.size} but the log holds "
+                f"{held} entries: entries were removed (the log truncated or rewritten)",
+            )
+        )
+    elif checkpoint.size == 0:
+        report.checkpoints.append("consistent with the checkpoint at tree size 0")
+    elif at is None:
+        report.add(
+            Problem(
+                "checkpoint_unchecked",
+                f"the checkpoint at tree size {checkpoint.size} could not be checked: the log "
+                "has a gap before it",
+            )
+        )
+    elif at.root != checkpoint.root:
+        report.add(
+            Problem(
+                "checkpoint_mismatch",
+                f"the log's first {checkpoint.size} entries no longer make the root the "
+                "checkpoint signed: the log was rewritten",
+                position=checkpoint.size,
+            )
+        )
+    elif checkpoint.heads_root is not None and at.heads_root != checkpoint.heads_root:
+        report.add(
+            Problem(
+                "checkpoint_mismatch",
+                f"the cases' last versions at tree size {checkpoint.size} are not those the "
+                "checkpoint committed to",
+                position=checkpoint.size,
+            )
+        )
+    else:
+        report.checkpoints.append(f"consistent with the checkpoint at tree size {checkpoint.size}")

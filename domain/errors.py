@@ -44,6 +44,11 @@ class UnitNotFound(CaseLedgerError):
     """No list of the unit registry holds this code, on any date (404)."""
 
 
+class OutsideTheLog(CaseLedgerError):
+    """A position or tree size the log does not hold, or no checkpoint yet (422, naming the
+    parameter)."""
+
+
 class Conflict(CaseLedgerError):
     """The write contradicts what the record already holds (409)."""
 

@@ -33,6 +33,7 @@ found only against a head kept outside the database, as for the global log.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 from collections.abc import Callable, Iterable, Iterator
@@ -195,7 +196,16 @@ class VerificationReport:
                 if self.head_position is not None
                 else ""
             )
-            return f"verified {self.events} events in {self.cases} cases{head}{self._access}"
+            tree = (
+                f"; tree root {base64.b64encode(self.tree.root).decode()} at size {self.tree.size}"
+                if self.tree is not None
+                else ""
+            )
+            signed = "".join(f"; {c}" for c in self.checkpoints)
+            return (
+                f"verified {self.events} events in {self.cases} cases{head}{tree}{signed}"
+                f"{self._access}"
+            )
         first = self.first_broken
         assert first is not None
         return (

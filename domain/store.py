@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, StoredEvent
 
 from domain.access import AccessEntry, AccessRecord
-from domain.integrity import Progress, VerificationReport
+from domain.integrity import Progress, StoredRow, VerificationReport
 from domain.personal import KeyStore
 from domain.state import Entry
 from domain.tlog import LogEntry, Node
@@ -119,6 +119,9 @@ class Store(KeyStore, Protocol):
 
     def log_entries(self, case_id: UUID, upto: int) -> list[LogEntry]:
         """One case's log entries at positions up to ``upto``, by version."""
+
+    def stored_rows(self, case_id: UUID) -> list[StoredRow]:
+        """One case's events exactly as stored (payload ciphertext and all), by version."""
 
     def case_heads(self, upto: int) -> list[tuple[UUID, int, bytes]]:
         """Each case's last version and its hash among positions up to ``upto``, by case id."""

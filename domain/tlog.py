@@ -26,12 +26,18 @@ what is written is what is checked.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import binascii
 import hashlib
+import io
+import json
+import sys
+import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
@@ -188,14 +194,14 @@ def verify_consistency(
     allows size 0 (a witness's first checkpoint) checks that itself."""
     if size1 < 1 or size2 < size1:
         raise ProofError(f"no consistency proof from size {size1} to {size2}")
-    if len(root1) != HASH_SIZE or len(root2) != HASH_SIZE:
-        raise ProofError("roots are 32 bytes")
     if size1 == size2:
         if proof:
             raise ProofError("a proof between equal sizes must be empty")
         if root1 != root2:
             raise ProofError("equal sizes with different roots")
         return
+    if len(root1) != HASH_SIZE or len(root2) != HASH_SIZE:
+        raise ProofError("roots are 32 bytes")
     if not proof or any(len(p) != HASH_SIZE for p in proof):
         raise ProofError("consistency proof empty or malformed")
     path = list(proof)
@@ -403,7 +409,7 @@ class Verifier:
 
     @classmethod
     def parse(cls, vkey: str) -> Verifier:
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
             raise NoteError(f"not a vkey (name+id+key): {vkey!r}")
         name, hex_id, encoded = parts
@@ -449,7 +455,7 @@ class Signer:
 
     @classmethod
     def parse(cls, text: str) -> Signer:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("not a private key (PRIVATE+KEY+name+id+key)")
         try:
@@ -519,7 +525,7 @@ class Note:
         split = note.rfind("\n\n")
         if split < 0:
             raise NoteError("a note's signatures follow an empty line")
-        text, lines = note[: split + 1], note[split + 2 :].splitlines()
+        text, lines = note[: split + 1], note[split + 2 : -1].split("\n")
         if not lines:
             raise NoteError("a note has at least one signature")
         if len(lines) > MAX_SIGNATURES:
@@ -604,7 +610,7 @@ class Checkpoint:
         if len(lines) < 4 or lines[-1] != "" or any(not line for line in lines[:-1]):
             raise NoteError("a checkpoint is at least three non-empty lines")
         origin, size, root = lines[:3]
-        if not size.isdigit() or (size != "0" and size.startswith("0")):
+        if not (size.isascii() and size.isdigit()) or (size != "0" and size.startswith("0")):
             raise NoteError(f"not a tree size: {size!r}")
         try:
             root_hash = base64.b64decode(root, validate=True)
@@ -615,10 +621,318 @@ class Checkpoint:
         heads = heads_root = None
         for line in lines[3:-1]:
             parts = line.split(" ")
-            if parts[0] == HEADS_EXTENSION and len(parts) == 3 and parts[1].isdigit():
-                heads = int(parts[1])
-                try:
-                    heads_root = base64.b64decode(parts[2], validate=True)
-                except binascii.Error:
-                    raise NoteError("the case-heads root is not base64") from None
+            if parts[0] != HEADS_EXTENSION:
+                continue  # another extension: opaque
+            if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
+                raise NoteError(f"not a case-heads line: {line[:80]!r}")
+            heads = int(parts[1])
+            try:
+                heads_root = base64.b64decode(parts[2], validate=True)
+            except binascii.Error:
+                raise NoteError("the case-heads root is not base64") from None
+            if len(heads_root) != HASH_SIZE:
+                raise NoteError("the case-heads root is not 32 bytes")
         return cls(origin, int(size), root_hash, heads, heads_root)
+
+
+# --- Evidence bundles and the offline verifier (caseledger-verify) ----------------------------
+
+EVENT_FIELDS = (
+    "event_id",
+    "case_id",
+    "version",
+    "type",
+    "schema_version",
+    "occurred_at",
+    "recorded_at",
+    "actor",
+    "payload",
+)
+"""The columns an event's hash covers, in canonical order (``domain.integrity.EventColumns``;
+a test keeps the two in step)."""
+
+LATE_SECONDS = 300
+"""An event logged more than this after its ``recorded_at`` is reported as a late recording."""
+
+
+class BundleError(ValueError):
+    """What a bundle failed to prove, in words an inspector can act on."""
+
+
+@dataclass(frozen=True)
+class TlogProof:
+    """A C2SP ``tlog-proof@v1``: extra data, leaf index, inclusion proof, checkpoint note."""
+
+    extra: bytes
+    index: int
+    proof: tuple[bytes, ...]
+    note: str
+
+    @classmethod
+    def parse(cls, text: str) -> TlogProof:
+        head, sep, note = text.partition("\n\n")
+        lines = head.split("\n")
+        if not sep or lines[0] != "c2sp.org/tlog-proof@v1":
+            raise BundleError("not a c2sp.org/tlog-proof@v1")
+        extra = b""
+        rest = lines[1:]
+        try:
+            if rest and rest[0].startswith("extra "):
+                extra = base64.b64decode(rest.pop(0)[6:], validate=True)
+            if not rest or not rest[0].startswith("index "):
+                raise BundleError("a tlog-proof names its index")
+            index_text = rest.pop(0)[6:]
+            if not (index_text.isascii() and index_text.isdigit()):
+                raise BundleError(f"not an index: {index_text!r}")
+            proof = tuple(base64.b64decode(line, validate=True) for line in rest)
+        except binascii.Error:
+            raise BundleError("a tlog-proof line is not base64") from None
+        return cls(extra, int(index_text), proof, note)
+
+
+@dataclass
+class BundleReport:
+    case_id: UUID
+    events: int
+    size: int
+    origin: str
+    log_key: str
+    witnesses: list[str]
+    known_witnesses: int
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        witnessed = (
+            f"cosigned by {len(self.witnesses)} of {self.known_witnesses} witnesses"
+            + (f" ({', '.join(self.witnesses)})" if self.witnesses else "")
+            if self.known_witnesses
+            else "no witness keys given: not checked against witnesses"
+        )
+        lines = [
+            f"case {self.case_id}: {self.events} events, complete at tree size {self.size:,}, "
+            f"checkpoint signed by {self.origin} (key {self.log_key}), {witnessed}",
+            *self.notes,
+        ]
+        return "\n".join(lines)
+
+
+def _event_hashes(records: Sequence[Mapping[str, str]]) -> tuple[UUID, list[bytes]]:
+    """Check the events' chain; answer the case and each event's hash."""
+    if not records:
+        raise BundleError("the bundle holds no event")
+    case_id = UUID(records[0]["case_id"])
+    previous, hashes = GENESIS, []
+    for expected, record in enumerate(records, 1):
+        if UUID(record["case_id"]) != case_id:
+            raise BundleError(f"event {record['event_id']} belongs to another case")
+        if int(record["version"]) != expected:
+            raise BundleError(
+                f"case {case_id}: version {expected} is missing (the bundle jumps to "
+                f"{record['version']})"
+            )
+        values: list[object] = [
+            base64.b64decode(record[name]) if name == "payload" else record[name]
+            for name in EVENT_FIELDS
+        ]
+        digest = chain_hash(previous, canonical_event(values))
+        if digest.hex() != record["hash"]:
+            raise BundleError(
+                f"case {case_id} version {expected} (event {record['event_id']}): the stored "
+                "bytes do not hash to the stored hash, or the chain is broken"
+            )
+        hashes.append(digest)
+        previous = digest
+    return case_id, hashes
+
+
+def verify_bundle(
+    bundle: bytes,
+    log_key: Verifier,
+    witness_keys: Sequence[Verifier] = (),
+    quorum: int | None = None,
+    after: bytes | None = None,
+) -> BundleReport:
+    """Check an evidence bundle (``domain/evidence.py``); raise ``BundleError`` saying what
+    failed. ``quorum``: how many of ``witness_keys`` must have cosigned (default: all).
+    ``after``: a bundle of the same case taken earlier, which this one must extend: its
+    events a prefix of these, its checkpoint's tree a prefix of this one's (by the
+    consistency proof this bundle carries from that size)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(bundle)) as z:
+            files = {name: z.read(name) for name in z.namelist()}
+    except (zipfile.BadZipFile, OSError) as e:
+        raise BundleError(f"not a bundle (zip): {e}") from None
+    for name in ("events.jsonl", "checkpoint", "case-head.tlog-proof"):
+        if name not in files:
+            raise BundleError(f"the bundle lacks {name}")
+    note_text = files["checkpoint"].decode()
+    try:
+        note = Note.parse(note_text)
+        checkpoint = Checkpoint.parse(note.text)
+        if checkpoint.origin != log_key.name:
+            raise BundleError(
+                f"the checkpoint's origin is {checkpoint.origin}, the log key's {log_key.name}"
+            )
+        if not note.signed_by(log_key):
+            raise BundleError(f"the checkpoint is not signed by the log key {log_key.vkey}")
+        cosigners = [w.name for w in witness_keys if note.cosigned_at(w) is not None]
+    except NoteError as e:
+        raise BundleError(f"checkpoint: {e}") from None
+    needed = len(witness_keys) if quorum is None else quorum
+    if len(cosigners) < needed:
+        raise BundleError(
+            f"the checkpoint is cosigned by {len(cosigners)} of the {len(witness_keys)} witnesses "
+            f"given ({', '.join(cosigners) or 'none'}); the policy needs {needed}"
+        )
+    if checkpoint.heads_root is None or checkpoint.heads is None:
+        raise BundleError("the checkpoint commits to no case-heads root")
+    try:
+        records = [json.loads(line) for line in files["events.jsonl"].splitlines() if line]
+    except ValueError as e:
+        raise BundleError(f"events.jsonl: {e}") from None
+    case_id, hashes = _event_hashes(records)
+    report = BundleReport(
+        case_id,
+        len(records),
+        checkpoint.size,
+        checkpoint.origin,
+        log_key.id.hex(),
+        cosigners,
+        len(witness_keys),
+    )
+    for record, digest in zip(records, hashes, strict=True):
+        version = int(record["version"])
+        where = f"case {case_id} version {version} (event {record['event_id']})"
+        name = f"entries/{version}.tlog-proof"
+        if name not in files:
+            raise BundleError(f"{where}: the bundle lacks its log entry ({name})")
+        proof = TlogProof.parse(files[name].decode())
+        if proof.note != note_text:
+            raise BundleError(f"{where}: its proof is against another checkpoint")
+        entry = LogEntry.parse(proof.extra)
+        if (entry.case_id, entry.version, entry.event_hash, entry.event_id) != (
+            case_id,
+            version,
+            digest,
+            record["event_id"],
+        ):
+            raise BundleError(f"{where}: the log entry names another event or hash")
+        if entry.position != proof.index + 1:
+            raise BundleError(f"{where}: the log entry's position is not its index")
+        try:
+            verify_inclusion(
+                proof.index, checkpoint.size, leaf_hash(proof.extra), proof.proof, checkpoint.root
+            )
+        except ProofError as e:
+            raise BundleError(
+                f"{where}: not in the log at position {entry.position} of the checkpoint ({e})"
+            ) from None
+        recorded = datetime.fromisoformat(record["recorded_at"].replace("Z", "+00:00"))
+        if (entry.logged_at - recorded).total_seconds() > LATE_SECONDS and micros(entry.logged_at):
+            report.notes.append(
+                f"version {version}: recorded_at {record['recorded_at']} but logged at "
+                f"{entry.logged_at.isoformat()} (a late recording: the log time is the "
+                "database's)"
+            )
+    head = TlogProof.parse(files["case-head.tlog-proof"].decode())
+    if head.note != note_text:
+        raise BundleError("the case-head proof is against another checkpoint")
+    if head.extra != head_entry(case_id, len(records), hashes[-1]):
+        raise BundleError(
+            f"case {case_id}: the case-head entry does not name version {len(records)} and its "
+            "hash: the bundle does not hold the case's last event at this tree size"
+        )
+    try:
+        verify_inclusion(
+            head.index, checkpoint.heads, leaf_hash(head.extra), head.proof, checkpoint.heads_root
+        )
+    except ProofError as e:
+        raise BundleError(
+            f"case {case_id}: its head (version {len(records)}) is not the one the checkpoint "
+            f"commits to ({e}): events are missing from the bundle or were added to the log"
+        ) from None
+    if after is not None:
+        _check_extends(after, files, records, checkpoint, log_key)
+        report.notes.append("extends the earlier bundle: same events, consistent log")
+    return report
+
+
+def _check_extends(
+    after: bytes,
+    files: Mapping[str, bytes],
+    records: Sequence[Mapping[str, str]],
+    checkpoint: Checkpoint,
+    log_key: Verifier,
+) -> None:
+    earlier = verify_bundle(after, log_key)
+    with zipfile.ZipFile(io.BytesIO(after)) as z:
+        old_records = [json.loads(line) for line in z.read("events.jsonl").splitlines() if line]
+        old = Checkpoint.parse(Note.parse(z.read("checkpoint").decode()).text)
+    if earlier.case_id != UUID(records[0]["case_id"]):
+        raise BundleError("the earlier bundle is of another case")
+    for old_record, record in zip(old_records, records, strict=False):
+        if old_record != record:
+            raise BundleError(
+                f"case {earlier.case_id} version {old_record['version']}: the event differs "
+                "from the earlier bundle's: the record was rewritten"
+            )
+    if len(records) < len(old_records):
+        raise BundleError(
+            f"case {earlier.case_id}: the earlier bundle holds {len(old_records)} events, this "
+            f"one {len(records)}: events were removed"
+        )
+    if "consistency.proof" not in files:
+        raise BundleError(
+            f"the bundle carries no consistency proof from tree size {old.size} (ask for it "
+            f"with ?since={old.size})"
+        )
+    lines = files["consistency.proof"].decode().splitlines()
+    if not lines or lines[0] != f"old {old.size}":
+        raise BundleError(f"the consistency proof is not from tree size {old.size}")
+    try:
+        hashes = [base64.b64decode(line, validate=True) for line in lines[1:]]
+        verify_consistency(old.size, checkpoint.size, hashes, old.root, checkpoint.root)
+    except (ProofError, binascii.Error) as e:
+        raise BundleError(
+            f"the log at tree size {checkpoint.size} is not an extension of the log at "
+            f"{old.size} the earlier bundle was proved against ({e}): the log was rewritten"
+        ) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``caseledger-verify BUNDLE --log-key VKEY [--witness-key VKEY]... [--policy N]
+    [--after EARLIER_BUNDLE]``: exit 0 and say what was proved, or exit 1 and say what
+    failed."""
+    parser = argparse.ArgumentParser(
+        prog="caseledger-verify",
+        description="Verify a caseledger evidence bundle offline: the case's hash chain, each "
+        "event's inclusion in the log, the case's completeness at the checkpoint, the log's "
+        "signature and the witnesses' cosignatures.",
+    )
+    parser.add_argument("bundle", type=Path)
+    parser.add_argument("--log-key", required=True, help="the log's vkey (GET /v1/log/key)")
+    parser.add_argument("--witness-key", action="append", default=[], help="a witness's vkey")
+    parser.add_argument(
+        "--policy", type=int, default=None, help="cosignatures needed (default: every witness)"
+    )
+    parser.add_argument("--after", type=Path, help="an earlier bundle this one must extend")
+    args = parser.parse_args(argv)
+    try:
+        log_key = Verifier.parse(args.log_key)
+        witnesses = [Verifier.parse(k) for k in args.witness_key]
+        report = verify_bundle(
+            args.bundle.read_bytes(),
+            log_key,
+            witnesses,
+            args.policy,
+            args.after.read_bytes() if args.after else None,
+        )
+    except (BundleError, NoteError, OSError, ValueError) as e:
+        print(f"FAILED: {e}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -488,6 +488,87 @@ def keys_retire(kek_id: str = typer.Argument(..., help="the KEK id to remove")) 
     typer.echo(f"KEK {kek_id} retired; {count} data key(s) rewrapped first")
 
 
+witness_cli = typer.Typer(
+    help="A C2SP tlog witness: cosigns the checkpoints of the logs it knows, if consistent.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+cli.add_typer(witness_cli, name="witness")
+
+
+@witness_cli.command("serve")
+def witness_serve(
+    key: Annotated[
+        Path, typer.Option("--key", help="file holding the witness's PRIVATE+KEY+... (0x04)")
+    ],
+    log_key: Annotated[
+        list[str],
+        typer.Option("--log-key", help="a log's vkey; the n-th goes with the n-th --origin"),
+    ],
+    origin: Annotated[list[str], typer.Option("--origin", help="a log's origin line")],
+    state: Annotated[Path, typer.Option("--state", help="its SQLite file")] = Path(
+        "var/witness.sqlite"
+    ),
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8081,
+) -> None:
+    """Serve POST /add-checkpoint (C2SP tlog-witness) for these logs until SIGTERM."""
+    from domain.tlog import COSIGNATURE, ED25519, NoteError, Signer, Verifier
+    from infra import witness
+
+    if len(log_key) != len(origin):
+        raise typer.BadParameter(
+            f"{len(log_key)} --log-key for {len(origin)} --origin: give one of each per log",
+            param_hint="--log-key",
+        )
+    try:
+        signer = Signer.parse(key.read_text())
+    except (OSError, UnicodeDecodeError, NoteError) as e:
+        raise typer.BadParameter(f"{key}: {e}", param_hint="--key") from None
+    if signer.kind != COSIGNATURE:
+        raise typer.BadParameter(
+            f"{key} is not a cosigner key (type 0x04): make one with `caseledger witness keygen`",
+            param_hint="--key",
+        )
+    logs: dict[str, Verifier] = {}
+    for vkey, name in zip(log_key, origin, strict=True):
+        try:
+            verifier = Verifier.parse(vkey)
+        except NoteError as e:
+            raise typer.BadParameter(str(e), param_hint="--log-key") from None
+        if verifier.kind != ED25519:
+            raise typer.BadParameter(
+                f"{verifier.name}: a log key is an Ed25519 note key (type 0x01)",
+                param_hint="--log-key",
+            )
+        if name in logs:
+            raise typer.BadParameter(f"{name} given twice", param_hint="--origin")
+        logs[name] = verifier
+    typer.echo(
+        f"witness {signer.verifier.vkey} on http://{host}:{port} for {', '.join(logs)}", err=True
+    )
+    witness.serve(signer, logs, witness.WitnessState(state), host=host, port=port)
+
+
+@witness_cli.command("keygen")
+def witness_keygen(
+    name: Annotated[str, typer.Option("--name", help="the witness's name, e.g. w1.example.org")],
+    out: Annotated[Path, typer.Option("--out", help="file to write the private key to")],
+) -> None:
+    """Write a new cosigner key (owner-only, never over an existing file); print its vkey."""
+    from domain.tlog import COSIGNATURE, NoteError, Signer
+    from infra.keys import create_secret
+
+    try:
+        signer = Signer.generate(name, COSIGNATURE)
+    except NoteError as e:
+        raise typer.BadParameter(str(e), param_hint="--name") from None
+    if not create_secret(out, (signer.text + "\n").encode()):
+        typer.echo(f"{out} exists: not overwritten", err=True)
+        raise typer.Exit(1)
+    typer.echo(signer.verifier.vkey)
+
+
 def main() -> None:
     from infra.keys import KeyConfigurationError
 

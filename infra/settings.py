@@ -111,6 +111,34 @@ class Settings(BaseSettings):
         description="an erasure request is held (processing restricted instead) until this "
         "many days after the case's last entry; 0: no retention hold beyond the legal ones",
     )
+    log_origin: str = Field(
+        default="caseledger.local/log",
+        pattern=r"^[^\s+]+$",
+        description="the checkpoints' origin line and the log key's name: name the deployment "
+        "(e.g. caseledger.hanoi.gov.vn/log); witnesses know the log by it",
+    )
+    log_key_file: Path = Field(
+        default=Path("var/log-signing.key"),
+        description="the log's Ed25519 checkpoint key (PRIVATE+KEY+origin+id+key, C2SP note "
+        "format): generated at first use outside production; never in the database",
+    )
+    checkpoint_seconds: float = Field(
+        default=10.0, gt=0, description="the runner signs a checkpoint at most this often..."
+    )
+    checkpoint_positions: int = Field(
+        default=1000, ge=1, description="...or as soon as the log grew by this many positions"
+    )
+    witnesses: list[str] = Field(
+        default_factory=list,
+        description="witnesses the runner submits each checkpoint to, each 'URL VKEY' (the "
+        "submission prefix, and the witness's cosignature vkey)",
+    )
+    witness_quorum: int = Field(
+        default=0,
+        ge=0,
+        description="how many of the witnesses must cosign for a checkpoint to count as "
+        "witnessed (0: all of them)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, validation_alias=AliasChoices("CASELEDGER_PORT", "PORT"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -432,6 +432,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 "insert_checkpoint",
                 "insert_cosignature",
                 "checkpoints",
+                "stored_rows",
             )
         }
         self.key_statements = {
@@ -1188,6 +1189,12 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.tree_statements["log_entries"], (case_id, upto))
             return [_log_entry(row) for row in curs.fetchall()]
+
+    @_retried
+    def stored_rows(self, case_id: UUID) -> list[StoredRow]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.tree_statements["stored_rows"], (case_id,))
+            return [_stored_row(row) for row in curs.fetchall()]
 
     @_retried
     def case_heads(self, upto: int) -> list[tuple[UUID, int, bytes]]:

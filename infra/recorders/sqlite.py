@@ -721,6 +721,16 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
             )
             return [_log_entry(row) for row in c.fetchall()]
 
+    def stored_rows(self, case_id: UUID) -> list[StoredRow]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT {', '.join('e.' + name for name in STORED_COLUMNS)}, l.position "
+                f"FROM {self.events_table_name} e LEFT JOIN {self.log_table} l "
+                "ON l.row_id = e.row_id WHERE e.case_id = ? ORDER BY e.version",
+                (str(case_id),),
+            )
+            return [_stored_row(r) for r in c.fetchall()]
+
     def case_heads(self, upto: int) -> list[tuple[UUID, int, bytes]]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(

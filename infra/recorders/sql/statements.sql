@@ -181,3 +181,9 @@ SELECT c.size, c.issued_at, c.note,
     ARRAY(SELECT s.line FROM {schema}.{cosignatures} s WHERE s.size = c.size
           ORDER BY s.witness) AS cosignatures
 FROM {schema}.{checkpoints} c
+
+-- name: stored_rows
+-- one case's events exactly as stored, with their positions (an evidence bundle's events)
+SELECT {stored_e}, l.position
+FROM {schema}.{events} e LEFT JOIN {schema}.{log} l ON l.row_id = e.row_id
+WHERE e.case_id = %s ORDER BY e.version
