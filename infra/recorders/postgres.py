@@ -481,12 +481,23 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
 
     def _grow_tree(self, curs: Any) -> None:
         """Give the log's tree the entries it lacks (a store created before the tree was kept),
-        under the sequencer's lock: afterwards each pass extends it with the log."""
-        curs.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+        under the sequencer's lock: afterwards each pass extends it with the log.
+
+        A pass writes log entries and tree nodes in one transaction, so in one snapshot they
+        agree unless the store predates the tree: only then is the lock taken (a pass waiting
+        on this transaction's table locks while it waits on the pass's lock would deadlock)."""
         statements = self.tree_statements
-        curs.execute(
-            SQL("SELECT count(*) AS n FROM {schema}.{tree} WHERE level = 0").format(**self.names)
-        )
+        size_of_tree = SQL(
+            "SELECT coalesce((SELECT t.idx + 1 FROM {schema}.{tree} t WHERE t.level = 0 "
+            "ORDER BY t.idx DESC LIMIT 1), 0) AS n, "
+            "coalesce((SELECT max(l.position) FROM {schema}.{log} l), 0) AS head"
+        ).format(**self.names)
+        curs.execute(size_of_tree)
+        sizes = _one(curs)
+        if sizes["n"] == sizes["head"]:
+            return
+        curs.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+        curs.execute(size_of_tree)
         size = _one(curs)["n"]
         frontier = Frontier(size, [])
         if size:

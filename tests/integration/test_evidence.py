@@ -321,3 +321,23 @@ def rewrite_case(ledger: CaseLedger, db: Database, case_id: UUID, *, version: in
                 (level, idx, digest),
             )
     ledger._forget(case_id)
+
+
+def test_a_store_from_before_the_tree_is_given_its_tree_at_start(
+    ledger: CaseLedger, db: Database, log_key: tlog.Signer
+) -> None:
+    from infra.store import build_application
+
+    case_with_notes(ledger, 2)
+    case_with_notes(ledger, 1)
+    root = ledger.tree_head(ledger.head()).root
+    db.run(f"DELETE FROM {LOG}_tree")
+
+    started = build_application(db.settings)  # what a process of the new version does first
+    try:
+        assert started.tree_head(started.head()).root == root
+        assert started.verify().ok
+        case_with_notes(started, 1)  # and passes extend it
+        assert started.verify().ok
+    finally:
+        started.close()
