@@ -198,7 +198,7 @@ class VerificationReport:
             )
             tree = (
                 f"; tree root {base64.b64encode(self.tree.root).decode()} at size {self.tree.size}"
-                if self.tree is not None
+                if self.tree is not None and self.tree.size
                 else ""
             )
             signed = "".join(f"; {c}" for c in self.checkpoints)

@@ -504,7 +504,6 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             nodes = range_nodes(0, size)
             found = self._nodes(curs, nodes)
             frontier.hashes = [found[n] for n in nodes]
-        grown = 0
         while True:
             curs.execute(statements["log_range"], (frontier.size, 5000))
             rows = curs.fetchall()
@@ -517,9 +516,6 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             ]
             levels, indexes, hashes = zip(*completed, strict=True)
             curs.execute(statements["insert_tree"], (list(levels), list(indexes), list(hashes)))
-            grown += len(rows)
-        if grown:
-            log.warning("the log's tree was given the entries it lacked", entries=grown)
 
     def _nodes(self, curs: Any, nodes: Iterable[Node]) -> dict[Node, bytes]:
         wanted = list(nodes)
