@@ -518,7 +518,7 @@ class CaseLedger(Application[UUID]):
         if checkpoint.heads_root is None or not entries:
             return
         last = entries[-1]
-        if self.tree_head(size).heads_root != checkpoint.heads_root:
+        if tlog.tree_root(_head_leaves(self._store.case_heads(size))) != checkpoint.heads_root:
             report.add(
                 Problem(
                     "case_head_mismatch",
@@ -540,7 +540,7 @@ class CaseLedger(Application[UUID]):
         case-heads tree at that size."""
         self._check_size(size, "tree_size")
         root = tlog.root_of_size(size, self._store.tree_nodes) if size else tlog.EMPTY_ROOT
-        leaves = self._head_leaves(size)
+        leaves = _head_leaves(self._store.case_heads(size))
         return TreeHead(size, root, len(leaves), tlog.tree_root(leaves))
 
     def inclusion_proof(self, position: int, tree_size: int) -> tuple[bytes, list[bytes]]:
@@ -616,12 +616,9 @@ class CaseLedger(Application[UUID]):
         """Where a case's head stands in the case-heads tree at ``size``: its index, the
         number of leaves, and the inclusion proof."""
         heads = self._store.case_heads(size)
-        leaves = [tlog.leaf_hash(tlog.head_entry(*h)) for h in heads]
         index = next(i for i, h in enumerate(heads) if h[0] == case_id)
+        leaves = _head_leaves(heads)
         return index, len(leaves), tlog.memory_proof(leaves, index)
-
-    def _head_leaves(self, size: int) -> list[bytes]:
-        return [tlog.leaf_hash(tlog.head_entry(*h)) for h in self._store.case_heads(size)]
 
     def _check_size(self, size: int, name: str) -> None:
         head = self.head()
@@ -833,3 +830,8 @@ def _check_checkpoint(report: VerificationReport, checkpoint: tlog.Checkpoint) -
         )
     else:
         report.checkpoints.append(f"consistent with the checkpoint at tree size {checkpoint.size}")
+
+
+def _head_leaves(heads: Iterable[tuple[UUID, int, bytes]]) -> list[bytes]:
+    """The leaves of the case-heads tree (``domain.tlog.head_entry``), in the order given."""
+    return [tlog.leaf_hash(tlog.head_entry(*h)) for h in heads]

@@ -734,19 +734,13 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
     def case_heads(self, upto: int) -> list[tuple[UUID, int, bytes]]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                f"SELECT case_id, max(version), NULL FROM {self.log_table} WHERE position <= ? "
-                "GROUP BY case_id ORDER BY case_id",
+                f"SELECT l.case_id, l.version, l.event_hash FROM {self.log_table} l JOIN ("
+                f"SELECT case_id, max(version) AS last FROM {self.log_table} WHERE position <= ? "
+                "GROUP BY case_id) h ON l.case_id = h.case_id AND l.version = h.last "
+                "ORDER BY l.case_id",
                 (upto,),
             )
-            last = c.fetchall()
-            heads = []
-            for case_id, version, _ in last:
-                c.execute(
-                    f"SELECT event_hash FROM {self.log_table} WHERE case_id = ? AND version = ?",
-                    (case_id, version),
-                )
-                heads.append((UUID(case_id), version, bytes(c.fetchone()[0])))
-            return heads
+            return [(UUID(r[0]), r[1], bytes(r[2])) for r in c.fetchall()]
 
     def add_checkpoint(self, size: int, note: str) -> None:
         with self._write() as c:
